@@ -1,0 +1,42 @@
+"""The command line: click commands only; each module of this package owns a group of commands."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from companion import __version__
+
+# Each module defines ``commands``: a list of click commands added to the top-level group.
+MODULES = ()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="companion")
+def main() -> None:
+    """Offline, voice-guided foot massage for circulation."""
+
+
+for _name in MODULES:
+    for _command in importlib.import_module(f"companion.cli.{_name}").commands:
+        main.add_command(_command)
+
+
+def run() -> None:
+    """Entry point: a UserError becomes one line on stderr and its exit code, never a traceback."""
+    from companion.errors import UserError
+
+    try:
+        main(standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"companion: {exc}", err=True)
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Abort:
+        click.echo("companion: aborted", err=True)
+        raise SystemExit(130) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None

@@ -1,0 +1,24 @@
+"""What the person said, as the engine sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SAFETY_INTENTS = frozenset({"pain", "stop", "pause"})
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A recognised intent. ``value`` carries numbers, feet and areas; ``foot``/``area`` are optional
+    slots found in the same utterance ("pain in my left heel")."""
+
+    name: str
+    text: str = ""
+    value: int | str | None = None
+    foot: str | None = None
+    area: str | None = None
+    confidence: float = 1.0
+
+    @property
+    def is_safety(self) -> bool:
+        return self.name in SAFETY_INTENTS

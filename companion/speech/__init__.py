@@ -1,0 +1,1 @@
+"""Speech: phrase tables, recognisers and synthesisers (thin adapters around engines)."""

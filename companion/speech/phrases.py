@@ -1,0 +1,127 @@
+"""Per-language phrase tables: what each intent sounds like, and matching heard text to an intent.
+
+One table per language (``phrases/<lang>.toml``) is the single source for the recognisers' grammar,
+the intent matcher, the help text and the benchmark's phrase list.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from companion.session.intents import Intent
+
+SLOT_INTENTS = ("foot", "area")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+    intent: str
+    value: int | str | None = None
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.text.split())
+
+
+@dataclass(frozen=True)
+class PhraseTable:
+    language: str
+    phrases: tuple[Phrase, ...]
+    fillers: frozenset[str]
+    safety: frozenset[str]
+    help_words: tuple[str, ...]
+
+    def intents(self) -> list[str]:
+        """Intent names in table order, each once."""
+        return list(dict.fromkeys(p.intent for p in self.phrases))
+
+    def phrases_for(self, intent: str) -> list[str]:
+        return [p.text for p in self.phrases if p.intent == intent]
+
+    def grammar_phrases(self) -> list[str]:
+        """Every phrase a recogniser should listen for (spelled-out words only, no digits)."""
+        return list(dict.fromkeys(p.text for p in self.phrases if not any(c.isdigit() for c in p.text)))
+
+    def vocabulary(self) -> list[str]:
+        """Every word used in the grammar, sorted."""
+        return sorted({w for text in self.grammar_phrases() for w in text.split()})
+
+    def match(self, text: str) -> Intent | None:
+        """The intent of the heard ``text``, or None when no phrase of the table is in it.
+
+        Filler words are ignored. An exact match wins; otherwise the longest phrase found as a run of
+        words inside the text, safety intents first on a tie. Foot and area words anywhere in the text
+        ride along as slots ("pain in my left heel")."""
+        words = tuple(w for w in normalise(text).split() if w not in self.fillers)
+        if not words:
+            return None
+        best: Phrase | None = None
+        for phrase in self.phrases:
+            pw = tuple(w for w in phrase.words if w not in self.fillers) or phrase.words
+            if pw == words:
+                best = phrase
+                break
+            if _contains(words, pw) and (best is None or _rank(self, phrase) > _rank(self, best)):
+                best = phrase
+        if best is None:
+            return None
+        slots = {slot: self._slot(words, slot) for slot in SLOT_INTENTS if best.intent != slot}
+        return Intent(best.intent, text=text, value=best.value, foot=slots.get("foot"), area=slots.get("area"))
+
+    def _slot(self, words: tuple[str, ...], slot: str) -> str | None:
+        found = [p for p in self.phrases if p.intent == slot and _contains(words, p.words)]
+        return str(max(found, key=lambda p: len(p.words)).value) if found else None
+
+
+def _rank(table: PhraseTable, phrase: Phrase) -> tuple[int, int]:
+    return (len(phrase.words), phrase.intent in table.safety)
+
+
+def _contains(words: tuple[str, ...], run: tuple[str, ...]) -> bool:
+    n = len(run)
+    return any(words[i : i + n] == run for i in range(len(words) - n + 1))
+
+
+def normalise(text: str) -> str:
+    """Lowercase, apostrophes dropped, other punctuation to spaces, whitespace folded."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"(\w)'(\w)", r"\1\2", text)  # isn't -> isnt, that's -> thats
+    text = re.sub(r"[^\w\s]", " ", text)
+    return " ".join(text.split())
+
+
+def available_languages() -> list[str]:
+    folder = resources.files("companion.speech") / "phrases"
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+@cache
+def load_phrases(language: str = "en") -> PhraseTable:
+    """The phrase table of ``language``; ValueError naming the known languages if there is none."""
+    if language not in available_languages():
+        raise ValueError(f"no phrase table for language {language!r}; known: {', '.join(available_languages())}")
+    raw = tomllib.loads((resources.files("companion.speech") / "phrases" / f"{language}.toml").read_text("utf-8"))
+    phrases: list[Phrase] = []
+    safety: set[str] = set()
+    help_words: list[str] = []
+    for name, spec in raw["intents"].items():
+        for text in spec.get("phrases", []):
+            phrases.append(Phrase(normalise(text), name))
+        for text, value in spec.get("values", {}).items():
+            phrases.append(Phrase(normalise(text), name, value))
+        if spec.get("safety"):
+            safety.add(name)
+        if "help" in spec:
+            help_words.append(spec["help"])
+    return PhraseTable(
+        language=raw["language"],
+        phrases=tuple(phrases),
+        fillers=frozenset(raw.get("fillers", [])),
+        safety=frozenset(safety),
+        help_words=tuple(help_words),
+    )

@@ -1,0 +1,41 @@
+"""The one interface every listening engine implements (pocketsphinx, vosk, whisper, text).
+
+An engine consumes 16 kHz mono 16-bit PCM as it arrives and returns what it recognised; the words are
+mapped to intents with the language's phrase table, so every engine shares one matcher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from companion.session.intents import Intent
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class Recognition:
+    text: str  # words heard, lowercase; "" when nothing
+    intent: Intent | None  # None when what was heard is not a command (rejected)
+    confidence: float  # 0..1
+    start: float  # seconds since the stream began
+    end: float
+    partial: bool = False  # an early detection from a partial result (safety words)
+
+
+class Recognizer(Protocol):
+    name: str
+    language: str
+
+    def accept(self, pcm: bytes) -> list[Recognition]:
+        """Feed int16 mono PCM at SAMPLE_RATE; return recognitions completed by it (often none)."""
+        ...
+
+    def flush(self) -> list[Recognition]:
+        """End of stream: return whatever is still pending."""
+        ...
+
+    def reset(self) -> None:
+        """Forget the current utterance (e.g. after the companion spoke)."""
+        ...
