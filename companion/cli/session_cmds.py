@@ -1,0 +1,114 @@
+"""``companion session``, ``simulate`` and ``routines``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from companion import paths
+from companion.plan.loader import load_routine, load_routine_file, routine_names
+from companion.plan.scale import scale_steps
+from companion.session import wording
+
+MINUTES = click.IntRange(15, 30)
+
+
+def routine_option(f):
+    return click.option("--routine", "routine", default="foot-circulation", show_default=True,
+                        help="Routine name (see: companion routines list) or a .toml file.")(f)
+
+
+def minutes_option(f):
+    return click.option("--minutes", type=MINUTES, default=20, show_default=True,
+                        help="Session length for both feet, 15 to 30 minutes.")(f)
+
+
+def client_option(f):
+    return click.option("--client", default="me", show_default=True, help="Whose session this is.")(f)
+
+
+def db_option(f):
+    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Session database (default: $COMPANION_DB or the user data directory).")(f)
+
+
+def cleared_option(f):
+    return click.option("--cleared-by-physician", is_flag=True,
+                        help="A physician has cleared massage despite a contraindication: start, with light pressure.")(f)
+
+
+@click.command()
+@click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@routine_option
+@minutes_option
+@client_option
+@cleared_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event on stdout.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also store the simulated session in this database.")
+def simulate(script: Path, routine: str, minutes: int, client: str, cleared_by_physician: bool, as_json: bool,
+             db: Path | None) -> None:
+    """Run a session in simulated time from SCRIPT (lines 'MM:SS words' and '> answer')."""
+    from companion.runner import JsonSink, PlainSink, Session, StoreSink, build_engine, simulate as run
+    from companion.script import load_script
+    from companion.speech.phrases import load_phrases
+
+    parsed = load_script(script)
+    profile, store = None, None
+    if db is not None:
+        from companion.store import Store
+
+        store = Store(db)
+        profile = store.profile(client)
+    engine = build_engine(routine, minutes, profile, cleared_by_physician)
+    sinks = [JsonSink(sys.stdout) if as_json else PlainSink(sys.stdout)]
+    if store is not None:
+        sinks.append(StoreSink(store, store.begin_session(client, engine.routine.name, minutes)))
+    run(Session(engine, sinks), parsed, load_phrases("en"))
+
+
+@click.group()
+def routines() -> None:
+    """List, show and check routines."""
+
+
+@routines.command("list")
+def routines_list() -> None:
+    """The routines you can choose with --routine."""
+    for name in routine_names():
+        routine = load_routine(name)
+        click.echo(f"{name:24} {routine.minutes:3d} min  {len(routine.steps):2d} steps  {routine.title}")
+    click.echo(f"(your own routines go in {paths.config_dir() / 'routines'})")
+
+
+@routines.command("show")
+@click.argument("name")
+@minutes_option
+def routines_show(name: str, minutes: int) -> None:
+    """Every step of a routine, timed for --minutes."""
+    routine = load_routine(name)
+    click.echo(f"{routine.title} ({routine.name}), {minutes} minutes")
+    if routine.source:
+        click.echo(f"From: {routine.source}")
+    click.echo("Measures: " + ", ".join(f"{m.label} (1 {m.low} .. 5 {m.high})" for m in routine.measures))
+    t = 0.0
+    for step in scale_steps(routine, minutes):
+        flags = [f for f, on in (("optional", step.optional), ("focused", step.focused),
+                                  ("not with swelling", step.needs_no_swelling)) if on]
+        click.echo(f"{int(t // 60):02d}:{int(t % 60):02d}  {step.id:28} {wording.place(step.foot, step.area):24} "
+                   f"{step.pressure:6} {int(step.duration):4d}s  {step.technique}" + (f"  [{', '.join(flags)}]" if flags else ""))
+        t += step.duration
+
+
+@routines.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def routines_validate(file: Path) -> None:
+    """Check a routine file; errors are printed as FILE:LINE: problem (exit code 2)."""
+    routine = load_routine_file(file)
+    scale_steps(routine, routine.minutes)
+    click.echo(f"{file}: ok ({len(routine.steps)} steps, {routine.minutes} minutes)")
+
+
+commands = [simulate, routines]

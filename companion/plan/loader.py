@@ -1,0 +1,239 @@
+"""Loading routines from TOML, with validation errors of the form ``file:line: what is wrong``.
+
+Shipped routines live in the package (``plan/routines``); a person's own routines in
+``<config dir>/routines/*.toml`` add to them or override them by name.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from companion import paths
+from companion.errors import UserError
+from companion.plan.model import AREAS, PRESSURES, Measure, Routine, Step
+
+STEP_KEYS = {
+    "id", "phase", "foot", "area", "technique", "pressure", "duration", "instruction", "cues",
+    "min_duration", "optional", "focused", "needs_no_swelling", "source",
+}
+REQUIRED_STEP_KEYS = ("id", "phase", "foot", "area", "technique", "pressure", "duration", "instruction")
+TOP_KEYS = {"name", "title", "minutes", "source", "phases", "measure", "step"}
+MEASURE_KEYS = {"id", "label", "low", "high"}
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class RoutineError(UserError):
+    """A mistake in a routine file, located at a line."""
+
+
+class _Locator:
+    """Finds the line of a key inside the n-th ``[[table]]`` of a TOML text (tomllib keeps no positions)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def line(self, table: str | None = None, index: int = 0, key: str | None = None) -> int:
+        start, end = 0, len(self.lines)
+        if table is not None:
+            headers = [i for i, ln in enumerate(self.lines) if ln.strip() in (f"[[{table}]]", f"[{table}]")]
+            if index < len(headers):
+                start = headers[index]
+                later = [i for i, ln in enumerate(self.lines) if i > start and ln.lstrip().startswith("[")]
+                end = later[0] if later else len(self.lines)
+        if key is not None:
+            for i in range(start, end):
+                if re.match(rf"\s*{re.escape(key)}\s*=", self.lines[i]):
+                    return i + 1
+        return start + 1
+
+
+def load_routine_file(path: Path) -> Routine:
+    """Parse and validate one routine file; RoutineError ``path:line: problem`` on any mistake."""
+    try:
+        text = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RoutineError(f"{path}: cannot read the routine file ({exc.__class__.__name__}: {exc})") from None
+    return parse_routine(text, str(path))
+
+
+def parse_routine(text: str, origin: str) -> Routine:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        line = match.group(1) if match else "1"
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise RoutineError(f"{origin}:{line}: not valid TOML: {message}") from None
+    return _Validator(raw, _Locator(text), origin).routine()
+
+
+class _Validator:
+    def __init__(self, raw: dict[str, Any], locator: _Locator, origin: str) -> None:
+        self.raw, self.loc, self.origin = raw, locator, origin
+
+    def fail(self, message: str, table: str | None = None, index: int = 0, key: str | None = None) -> RoutineError:
+        return RoutineError(f"{self.origin}:{self.loc.line(table, index, key)}: {message}")
+
+    def text(self, data: dict[str, Any], key: str, table: str | None = None, index: int = 0) -> str:
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            where = f"step {index + 1}: " if table == "step" else ""
+            raise self.fail(f"{where}'{key}' must be a non-empty text", table, index, key if key in data else None)
+        return value.strip()
+
+    def routine(self) -> Routine:
+        raw = self.raw
+        for key in raw:
+            if key not in TOP_KEYS:
+                raise self.fail(f"unknown key '{key}' (expected one of: {', '.join(sorted(TOP_KEYS))})", key=key)
+        name = self.text(raw, "name")
+        if not ID_PATTERN.match(name):
+            raise self.fail("'name' must be lowercase letters, digits and dashes", key="name")
+        minutes = raw.get("minutes", 20)
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 5 <= minutes <= 120:
+            raise self.fail("'minutes' must be a whole number from 5 to 120", key="minutes")
+        phases = raw.get("phases", {})
+        if not isinstance(phases, dict) or not all(isinstance(v, str) for v in phases.values()):
+            raise self.fail("[phases] must map each phase id to its spoken title", table="phases")
+        measures = tuple(self.measure(m, i) for i, m in enumerate(self._tables("measure")))
+        steps = self.steps(phases)
+        ids = [m.id for m in measures]
+        if len(set(ids)) != len(ids):
+            raise self.fail("two measures have the same id", table="measure")
+        return Routine(
+            name=name,
+            title=raw.get("title", name),
+            minutes=minutes,
+            steps=steps,
+            measures=measures,
+            phases=dict(phases),
+            source=str(raw.get("source", "")),
+        )
+
+    def _tables(self, key: str) -> list[dict[str, Any]]:
+        value = self.raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(f"'{key}' must be written as [[{key}]] tables", key=key)
+        return value
+
+    def measure(self, data: dict[str, Any], index: int) -> Measure:
+        for key in data:
+            if key not in MEASURE_KEYS:
+                raise self.fail(f"measure {index + 1}: unknown key '{key}'", "measure", index, key)
+        mid = self.text(data, "id", "measure", index)
+        return Measure(
+            id=mid,
+            label=self.text(data, "label", "measure", index),
+            low=self.text(data, "low", "measure", index),
+            high=self.text(data, "high", "measure", index),
+        )
+
+    def steps(self, phases: dict[str, str]) -> tuple[Step, ...]:
+        """Validate each [[step]]; ``foot = "each"`` runs of steps are repeated for the left, then the right foot."""
+        tables = self._tables("step")
+        if not tables:
+            raise self.fail("a routine needs at least one [[step]]")
+        out: list[Step] = []
+        each_block: list[Step] = []
+        for index, data in enumerate(tables):
+            step = self.step(data, index, phases)
+            if step.foot == "each":
+                each_block.append(step)
+                continue
+            out += _for_each_foot(each_block)
+            each_block = []
+            out.append(step)
+        out += _for_each_foot(each_block)
+        seen: set[str] = set()
+        for step in out:
+            if step.id in seen:
+                raise self.fail(f"two steps have the id '{step.id}'", "step")
+            seen.add(step.id)
+        return tuple(out)
+
+    def step(self, data: dict[str, Any], index: int, phases: dict[str, str]) -> Step:
+        def fail(message: str, key: str | None = None) -> RoutineError:
+            return self.fail(f"step {index + 1}: {message}", "step", index, key)
+
+        for key in data:
+            if key not in STEP_KEYS:
+                raise fail(f"unknown key '{key}' (expected one of: {', '.join(sorted(STEP_KEYS))})", key)
+        for key in REQUIRED_STEP_KEYS:
+            if key not in data:
+                raise fail(f"missing '{key}'")
+        sid = self.text(data, "id", "step", index)
+        if not ID_PATTERN.match(sid):
+            raise fail("'id' must be lowercase letters, digits and dashes", "id")
+        phase = self.text(data, "phase", "step", index)
+        if phases and phase not in phases:
+            raise fail(f"phase '{phase}' is not in [phases] ({', '.join(phases)})", "phase")
+        choices = {"foot": ("left", "right", "both", "each"), "area": AREAS, "pressure": PRESSURES}
+        for key, allowed in choices.items():
+            if data[key] not in allowed:
+                raise fail(f"{key} '{data[key]}' is not one of: {', '.join(allowed)}", key)
+        numbers = {}
+        for key in ("duration", "min_duration"):
+            value = data.get(key, 15 if key == "min_duration" else None)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value <= 3600:
+                raise fail(f"'{key}' must be a number of seconds from 1 to 3600", key)
+            numbers[key] = float(value)
+        if numbers["min_duration"] > numbers["duration"]:
+            raise fail("'min_duration' is longer than 'duration'", "min_duration")
+        cues = data.get("cues", [])
+        if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
+            raise fail("'cues' must be a list of texts", "cues")
+        flags = {}
+        for key in ("optional", "focused", "needs_no_swelling"):
+            value = data.get(key, False)
+            if not isinstance(value, bool):
+                raise fail(f"'{key}' must be true or false", key)
+            flags[key] = value
+        return Step(
+            id=sid,
+            phase=phase,
+            foot=data["foot"],
+            area=data["area"],
+            technique=self.text(data, "technique", "step", index),
+            pressure=data["pressure"],
+            duration=numbers["duration"],
+            instruction=self.text(data, "instruction", "step", index),
+            cues=tuple(c.strip() for c in cues),
+            min_duration=numbers["min_duration"],
+            source=str(data.get("source", "")).strip(),
+            **flags,
+        )
+
+
+def _for_each_foot(block: list[Step]) -> list[Step]:
+    return [replace(s, id=f"{foot}-{s.id}", foot=foot) for foot in ("left", "right") for s in block]
+
+
+def _shipped() -> dict[str, Any]:
+    folder = resources.files("companion.plan") / "routines"
+    return {p.name.removesuffix(".toml"): p for p in folder.iterdir() if p.name.endswith(".toml")}
+
+
+def _user() -> dict[str, Path]:
+    folder = paths.config_dir() / "routines"
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
+
+
+def routine_names() -> list[str]:
+    return sorted({**_shipped(), **_user()})
+
+
+def load_routine(name_or_path: str) -> Routine:
+    """A routine by name (the user's config directory first, then the shipped ones) or by file path."""
+    user, shipped = _user(), _shipped()
+    if name_or_path in user:
+        return load_routine_file(user[name_or_path])
+    if name_or_path in shipped:
+        return parse_routine(shipped[name_or_path].read_text("utf-8"), f"{name_or_path}.toml")
+    if name_or_path.endswith(".toml") or Path(name_or_path).exists():
+        return load_routine_file(Path(name_or_path))
+    raise UserError(f"no routine named '{name_or_path}'; known: {', '.join(routine_names())} (see: companion routines list)")

@@ -1,0 +1,47 @@
+"""Fitting a routine to the length a person chose."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from companion.errors import UserError
+from companion.plan.model import Routine, Step
+
+GRAIN = 5.0  # durations are whole multiples of five seconds: easy to say, easy to follow
+
+
+def scale_steps(routine: Routine, minutes: float) -> tuple[Step, ...]:
+    """The routine's steps with durations scaled so they add up to ``minutes`` (to the nearest grain).
+
+    Steps keep their proportions, none goes below its ``min_duration``: those that would are held at
+    their minimum and the rest share what is left."""
+    target = minutes * 60
+    steps = routine.steps
+    floor = sum(s.min_duration for s in steps)
+    if floor > target:
+        raise UserError(
+            f"routine '{routine.name}' needs at least {floor / 60:.1f} minutes; choose --minutes {int(-(-floor // 60))} or more"
+        )
+    fixed: dict[int, float] = {}
+    while True:
+        free = [i for i in range(len(steps)) if i not in fixed]
+        left = target - sum(fixed.values())
+        weight = sum(steps[i].duration for i in free)
+        scaled = {i: steps[i].duration * left / weight for i in free}
+        below = {i: steps[i].min_duration for i, d in scaled.items() if d < steps[i].min_duration}
+        if not below:
+            break
+        fixed.update(below)
+    durations = {**fixed, **scaled}
+    rounded = [max(steps[i].min_duration, GRAIN * round(durations[i] / GRAIN)) for i in range(len(steps))]
+    # Rounding leaves a few grains over or short: settle them on the longest steps, which notice least
+    # (and so the left and the right foot stay alike).
+    spare = target - sum(rounded)
+    for i in sorted(range(len(steps)), key=lambda i: -rounded[i]) * 4:
+        if abs(spare) < GRAIN:
+            break
+        change = GRAIN if spare > 0 else -GRAIN
+        if rounded[i] + change >= steps[i].min_duration:
+            rounded[i] += change
+            spare -= change
+    return tuple(replace(s, duration=d) for s, d in zip(steps, rounded))

@@ -1,0 +1,196 @@
+"""Wiring: a clock and an input drive the engine; its actions go to outputs (store, screen, speaker).
+
+The same engine runs three ways: ``simulate`` (a script in simulated time), and ``run_live`` with a
+real (or sped-up) clock fed by typed text or by the speech recogniser.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from dataclasses import dataclass
+from typing import Callable, Protocol, TextIO
+
+from companion.plan.loader import load_routine
+from companion.plan.scale import scale_steps
+from companion.script import Script
+from companion.session.engine import Engine, SessionOptions
+from companion.session.events import (
+    Action, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Record, Say, Tick,
+)
+from companion.session.intents import Intent
+from companion.session.profile import Profile
+from companion.speech.phrases import PhraseTable, load_phrases
+
+TICK = 1.0  # simulated seconds between ticks
+
+
+class Sink(Protocol):
+    def __call__(self, t: float, action: Action) -> None: ...
+
+
+def build_engine(routine: str, minutes: float, profile: Profile | None = None, cleared_by_physician: bool = False,
+                 lang: str = "en") -> Engine:
+    loaded = load_routine(routine)
+    options = SessionOptions(minutes=minutes, cleared_by_physician=cleared_by_physician,
+                             help_words=load_phrases(lang).help_words, profile=profile or Profile())
+    return Engine(loaded, scale_steps(loaded, minutes), options)
+
+
+def recorded(action: Action) -> tuple[str, dict] | None:
+    """The event an action leaves in the session record (and the JSON stream), if any."""
+    if isinstance(action, Say):
+        return "say", {"text": action.text, "kind": action.kind}
+    if isinstance(action, Record):
+        return action.type, action.data
+    if isinstance(action, Earcon):
+        return "earcon", {"name": action.name}
+    return None
+
+
+def understand(table: PhraseTable, text: str) -> Intent:
+    """Typed or scripted words → an intent; words that match no phrase become the intent "unknown"."""
+    return table.match(text) or Intent("unknown", text=text)
+
+
+class Session:
+    """An engine and the outputs its actions go to, in order."""
+
+    def __init__(self, engine: Engine, sinks: list[Sink]) -> None:
+        self.engine = engine
+        self.sinks = sinks
+
+    def start(self, now: float = 0.0) -> None:
+        self._emit(now, self.engine.start(now))
+
+    def feed(self, event: Event) -> list[Action]:
+        actions = self.engine.handle(event)
+        self._emit(event.now, actions)
+        return actions
+
+    def _emit(self, now: float, actions: list[Action]) -> None:
+        for action in actions:
+            for sink in self.sinks:
+                sink(now, action)
+
+
+# --- outputs -------------------------------------------------------------------------------------------------
+@dataclass
+class JsonSink:
+    """One JSON object per line: {"t": seconds, "type": ..., ...} (the schema in the README)."""
+
+    stream: TextIO
+
+    def __call__(self, t: float, action: Action) -> None:
+        event = recorded(action)
+        if event:
+            self.stream.write(json.dumps({"t": round(t, 3), "type": event[0], **event[1]}, ensure_ascii=False) + "\n")
+            self.stream.flush()
+
+
+@dataclass
+class PlainSink:
+    """One plain line per recorded event, for screen readers and logs."""
+
+    stream: TextIO
+
+    def __call__(self, t: float, action: Action) -> None:
+        event = recorded(action)
+        if event is None or event[0] == "earcon":
+            return
+        kind, data = event
+        minutes, seconds = divmod(int(t), 60)
+        if kind == "say":
+            body = data["text"]
+        else:
+            body = " ".join(f"{k}={v}" for k, v in data.items() if v is not None)
+        self.stream.write(f"{minutes:02d}:{seconds:02d} {kind}: {body}\n")
+        self.stream.flush()
+
+
+@dataclass
+class StoreSink:
+    """Every recorded event into the session database as it happens."""
+
+    store: object  # companion.store.Store
+    session_id: int
+
+    def __call__(self, t: float, action: Action) -> None:
+        event = recorded(action)
+        if event is None:
+            return
+        self.store.record(self.session_id, t, event[0], event[1])
+        if event[0] == "end":
+            self.store.end_session(self.session_id, event[1]["reason"], event[1]["duration"])
+
+
+# --- drivers -----------------------------------------------------------------------------------------------
+def simulate(session: Session, script: Script, table: PhraseTable) -> None:
+    """Run a whole session in simulated time: a tick a second, scripted words at their times, scripted
+    answers to questions in order ("skip" once they run out)."""
+    engine = session.engine
+    timed = list(script.timed)
+    limit = engine.budget * 4 + 3600
+    session.start(0.0)
+    t = 0.0
+    _answer_questions(session, script, table, t)
+    while not engine.finished:
+        if t > limit:
+            session.feed(EndRequested("simulation time limit", t, ratings=False))
+            break
+        if not timed and engine.paused:
+            session.feed(EndRequested("script ended while paused", t))
+            _answer_questions(session, script, table, t)
+            continue
+        t += TICK
+        session.feed(Tick(t))
+        while timed and timed[0][0] <= t:
+            _, words = timed.pop(0)
+            session.feed(Heard(understand(table, words), t))
+        _answer_questions(session, script, table, t)
+
+
+def _answer_questions(session: Session, script: Script, table: PhraseTable, t: float) -> None:
+    engine = session.engine
+    while engine.asking is not None and not engine.paused and not engine.finished:
+        words = script.answers.popleft() if script.answers else "skip"
+        session.feed(Heard(understand(table, words), t))
+
+
+class Clock:
+    """Session time in seconds since start, running ``speed`` times faster than the wall clock."""
+
+    def __init__(self, speed: float = 1.0, source: Callable[[], float] = time.monotonic) -> None:
+        self.speed, self.source, self.start = speed, source, source()
+
+    def __call__(self) -> float:
+        return (self.source() - self.start) * self.speed
+
+
+
+
+def run_live(session: Session, clock: Callable[[], float], inbox: queue.Queue, table: PhraseTable,
+             tick: float = 0.1) -> None:
+    """Drive the session in real time until it ends. The inbox carries ("text", words), ("intent", Intent),
+    ("lost", what), ("back", what) and ("end", reason) from input threads and signal handlers."""
+    engine = session.engine
+    session.start(clock())
+    while not engine.finished:
+        try:
+            item = inbox.get(timeout=tick)
+        except queue.Empty:
+            session.feed(Tick(clock()))
+            continue
+        now = clock()
+        kind = item[0]
+        if kind == "text":
+            session.feed(Heard(understand(table, item[1]), now))
+        elif kind == "intent":
+            session.feed(Heard(item[1], now))
+        elif kind == "lost":
+            session.feed(DeviceLost(item[1], now))
+        elif kind == "back":
+            session.feed(DeviceBack(item[1], now))
+        elif kind == "end":
+            session.feed(EndRequested(item[1], now, ratings=item[2] if len(item) > 2 else True))

@@ -1,0 +1,593 @@
+"""The session engine: a pure, deterministic state machine.
+
+It consumes events (a clock tick, a recognised intent, an end request, a lost device) and returns
+actions (say this, play that earcon, record that). It never reads a clock, a microphone or a file, so
+the same engine runs under the text mode, the simulator and the real audio loop, and a whole session
+runs in a test in milliseconds.
+
+Stages: ``opening`` (profile carry-over, safety check, baseline measures) → ``steps`` → ``closing``
+(end-of-session ratings) → ``ended``. Questions can come at any stage (a confirmation to stop); while a
+question is open or the session is paused, step timers stand still.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from companion.plan import adapt
+from companion.plan.adapt import PlannedStep
+from companion.plan.model import Routine, Step
+from companion.session import wording
+from companion.session.events import (
+    Action, AdjustVoice, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Prepare, Record, Say,
+    StopSpeech, Tick,
+)
+from companion.session.intents import Intent
+from companion.session.profile import Profile
+
+EXTRA_SECONDS = 30.0  # "more time" / "less time"
+MAX_TRIES = 3  # a question is asked at most three times (twice again after an unclear answer)
+ANSWERS = {"yesno": ("yes", "no"), "number": ("number",), "foot": ("foot",), "area": ("area",)}
+VOICE_INTENTS = {"slower": ("rate", -1), "faster": ("rate", 1), "louder": ("volume", 1),
+                 "quieter": ("volume", -1), "change_voice": ("voice", 1)}
+VOICE_WORDS = {"slower": "Slower.", "faster": "Faster.", "louder": "Louder.", "quieter": "Quieter.",
+               "change_voice": "Changing the voice."}
+AREA_CHOICES = ("toes", "ball", "arch", "heel", "ankle")
+
+Answer = bool | int | str | None  # None: skipped or not understood
+
+
+@dataclass
+class Question:
+    id: str
+    text: str
+    expects: str  # yesno | number | foot | area
+    on_answer: Callable[[Answer], list[Action]]
+    tries: int = 0
+    record: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    minutes: float = 20
+    cleared_by_physician: bool = False
+    help_words: tuple[str, ...] = ()
+    profile: Profile = field(default_factory=Profile)
+
+
+class Engine:
+    def __init__(self, routine: Routine, steps: tuple[Step, ...], options: SessionOptions | None = None) -> None:
+        self.routine = routine
+        self.options = options or SessionOptions()
+        self.plan: list[PlannedStep] = adapt.plan_of(steps)
+        self.budget = adapt.total(self.plan)
+        self.stage = "opening"
+        self.questions: deque[Question] = deque()
+        self.asking: Question | None = None
+        self.paused: str | None = None
+        self.index = -1
+        self.elapsed = 0.0
+        self.fired: set[str] = set()
+        self.now = 0.0
+        self.sore: dict[tuple[str, str], int] = {}
+        self.pain_reports = 0
+        self.swelling = False
+        self.overrun_asked = 0.0  # time added on request that could not be won back
+        self.ratings: dict[str, dict[str, int | None]] = {"before": {}, "after": {}}
+        self.last_said = ""
+        self.end_reason: str | None = None
+        self.finished = False
+
+    # --- public -------------------------------------------------------------------------------------
+    def start(self, now: float = 0.0) -> list[Action]:
+        self.now = now
+        out = [self._say(
+            f"Welcome. This is {self.routine.title.lower()}, about {wording.duration_words(self.budget)} for both feet. "
+            "You can say help at any time.", "announce")]
+        self._queue_opening()
+        return out + self._ask_next()
+
+    def handle(self, event: Event) -> list[Action]:
+        if self.finished:
+            return []
+        dt = max(0.0, event.now - self.now)
+        self.now = event.now
+        out = self._advance(dt)
+        if isinstance(event, Heard):
+            out += self._heard(event.intent)
+        elif isinstance(event, EndRequested):
+            out += self._end_requested(event)
+        elif isinstance(event, DeviceLost):
+            out += self._pause(f"the {event.what} was lost")
+        elif isinstance(event, DeviceBack):
+            out += self._device_back(event.what)
+        if self.running and not self.plan[self.index].active:  # the step under way was just skipped
+            out += self._begin_step(self.index + 1)
+        return out
+
+    @property
+    def current(self) -> PlannedStep | None:
+        return self.plan[self.index] if self.stage == "steps" and 0 <= self.index < len(self.plan) else None
+
+    @property
+    def running(self) -> bool:
+        return self.stage == "steps" and self.asking is None and self.paused is None
+
+    def remaining_seconds(self) -> float:
+        """Session time still planned: the rest of this step and every active step after it."""
+        if self.stage == "opening":
+            return adapt.total(self.plan)
+        if self.stage != "steps":
+            return 0.0
+        rest = sum(p.duration for p in self.plan[self.index + 1 :] if p.active)
+        return max(0.0, self.plan[self.index].duration - self.elapsed) + rest
+
+    # --- speaking and questions -----------------------------------------------------------------------
+    def _say(self, text: str, kind: str = "announce") -> Say:
+        if kind in ("announce", "question"):
+            self.last_said = text
+        return Say(text, kind)
+
+    def _ask(self, question: Question) -> list[Action]:
+        self.asking = question
+        question.tries += 1
+        return [self._say(question.text, "question")]
+
+    def _ask_next(self) -> list[Action]:
+        if self.paused:
+            return []
+        if self.questions:
+            return self._ask(self.questions.popleft())
+        self.asking = None
+        if self.stage == "opening":
+            return self._begin_steps()
+        if self.stage == "closing":
+            return self._finish()
+        return []
+
+    def _answer(self, intent: Intent) -> list[Action]:
+        question = self.asking
+        assert question is not None
+        value: Answer
+        if intent.name == "skip":
+            value = None
+        elif intent.name in ANSWERS[question.expects]:
+            value = intent.name == "yes" if question.expects == "yesno" else intent.value
+            if question.expects == "area" and value not in AREA_CHOICES:
+                return self._not_understood(question)
+        else:
+            return self._not_understood(question)
+        return self._settle(question, value, intent.text)
+
+    def _settle(self, question: Question, value: Answer, text: str) -> list[Action]:
+        self.asking = None
+        out: list[Action] = [Earcon("understood")]
+        if question.record:
+            answer = "skip" if value is None else ("yes" if value is True else "no" if value is False else value)
+            out.append(Record("safety", {**question.record, "answer": answer, "text": text}))
+        out += question.on_answer(value)
+        if not self.finished and self.asking is None:
+            out += self._ask_next()
+        return out
+
+    def _not_understood(self, question: Question) -> list[Action]:
+        if question.tries >= MAX_TRIES:
+            return [self._say("I'll skip that one.", "confirm")] + self._settle(question, None, "")
+        hint = {"yesno": "Please say yes or no.", "number": "Please say a number from one to five, or skip.",
+                "foot": "Please say left, right or both.", "area": "Please say toes, ball, arch, heel or ankle."}
+        return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {hint[question.expects]}", "warning")] + self._ask(question)
+
+    # --- opening: profile, safety, baseline --------------------------------------------------------------
+    def _queue_opening(self) -> None:
+        profile = self.options.profile
+        for foot, area in sorted(profile.sensitive):
+            self.questions.append(Question(
+                f"profile-sore-{foot}-{area}", f"Last time {wording.spot(foot, area)} was sore. Is it still sore?",
+                "yesno", self._still_sore(foot, area)))
+        for (foot, area), pressure in sorted(profile.pressure.items()):
+            self.questions.append(Question(
+                f"profile-pressure-{foot}-{area}",
+                f"Last time you preferred {pressure} pressure on {wording.spot(foot, area)}. Keep that?",
+                "yesno", self._keep_preference(foot, area, pressure)))
+        safety = [
+            ("circulation", "First, a short safety check. Is there a known circulation disorder, a blood clot, "
+             "or diabetes affecting the feet?", "a circulation disorder, a blood clot or diabetes affecting the feet"),
+            ("skin", "Is there an open wound, a skin condition or an infection on the feet?",
+             "an open wound, a skin condition or an infection"),
+        ]
+        for qid, text, why in safety:
+            self.questions.append(Question(qid, text + " Say yes or no.", "yesno", self._contraindication(why),
+                                           record={"question": qid}))
+        self.questions.append(Question("swelling", "Is there swelling in the feet or ankles?", "yesno",
+                                       self._swelling_answer, record={"question": "swelling"}))
+        self.questions.append(Question("sore-spot", "Is there a painful spot, such as a heel spur?", "yesno",
+                                       self._sore_spot_answer, record={"question": "sore-spot"}))
+        for i, measure in enumerate(self.routine.measures):
+            intro = "Now let's agree how we'll measure circulation today. " if i == 0 else ""
+            self.questions.append(self._rating_question(measure.id, "before", intro +
+                f"Rate the {measure.label} from one, {measure.low}, to five, {measure.high}."))
+
+    def _still_sore(self, foot: str, area: str) -> Callable[[Answer], list[Action]]:
+        def on_answer(value: Answer) -> list[Action]:
+            if value is False:
+                return [Record("recovered", {"foot": foot, "area": area}), self._say("Good.", "confirm")]
+            reason = "still sore from last session" if value else "sore last session (not confirmed otherwise)"
+            return self._mark_sore(foot, area, reason) + [self._say(f"I'll keep {wording.spot(foot, area)} light.", "confirm")]
+        return on_answer
+
+    def _keep_preference(self, foot: str, area: str, pressure: str) -> Callable[[Answer], list[Action]]:
+        def on_answer(value: Answer) -> list[Action]:
+            if not value:
+                return [Record("preference", {"foot": foot, "area": area, "pressure": None})]
+            changes = adapt.set_pressure(self.plan, 0, foot, area, pressure, "client preference from last session",
+                                         frozenset(self.sore))
+            return self._plan_records(changes) + [Record("preference", {"foot": foot, "area": area, "pressure": pressure})]
+        return on_answer
+
+    def _contraindication(self, why: str) -> Callable[[Answer], list[Action]]:
+        def on_answer(value: Answer) -> list[Action]:
+            if value is False:
+                return []
+            if self.options.cleared_by_physician:
+                changes = adapt.all_light(self.plan, "contraindication cleared by a physician")
+                return self._plan_records(changes) + [self._say(
+                    "You have said a physician cleared this massage. I'll keep the pressure light throughout.", "confirm")]
+            said = "you said there is" if value else "I could not confirm there is no"
+            self.questions.clear()
+            return [self._say(
+                f"Then we should not start: {said} {why}. Massage could be unsafe. Please talk to a physician first. "
+                "If a physician has cleared the massage, start again with the option cleared by physician.", "warning"),
+            ] + self._end("contraindicated")
+        return on_answer
+
+    def _swelling_answer(self, value: Answer) -> list[Action]:
+        if value is False:
+            return []
+        self.swelling = True
+        why = "there is swelling" if value else "I could not confirm there is no swelling"
+        changes = adapt.for_swelling(self.plan, why.replace("I could not confirm", "not confirmed"))
+        return self._plan_records(changes) + [self._say(
+            f"Since {why}, I'll keep the pressure light throughout and leave out the pressure strokes toward the ankle.",
+            "confirm")]
+
+    def _sore_spot_answer(self, value: Answer) -> list[Action]:
+        if not value:
+            return []
+        self.questions.appendleft(Question("sore-foot", "Which foot: left, right or both?", "foot", self._sore_foot,
+                                           record={"question": "sore-foot"}))
+        return []
+
+    def _sore_foot(self, foot: Answer) -> list[Action]:
+        foot = foot if isinstance(foot, str) else "both"
+
+        def on_area(area: Answer) -> list[Action]:
+            area = area if isinstance(area, str) else "whole"
+            return self._mark_sore(foot, area, "painful spot reported in the safety check") + [
+                self._say(f"Thank you. I'll keep {wording.spot(foot, area)} light and skip the point work there.", "confirm")]
+        self.questions.appendleft(Question("sore-area", "Which area: toes, ball, arch, heel or ankle?", "area", on_area,
+                                           record={"question": "sore-area"}))
+        return []
+
+    def _rating_question(self, measure: str, when: str, text: str) -> Question:
+        def on_answer(value: Answer) -> list[Action]:
+            self.ratings[when][measure] = value if isinstance(value, int) else None
+            return [Record("rating", {"measure": measure, "value": self.ratings[when][measure], "when": when})]
+        return Question(f"rating-{when}-{measure}", text, "number", on_answer)
+
+    # --- steps ----------------------------------------------------------------------------------------------
+    def _begin_steps(self) -> list[Action]:
+        self.stage = "steps"
+        return [self._say("Let's begin.", "confirm")] + self._begin_step(0, previous=None)
+
+    def _begin_step(self, index: int, previous: PlannedStep | None | bool = True) -> list[Action]:
+        """Start the first active step from ``index`` on (previous=None: announce it in full)."""
+        before = self.current if previous is True else previous
+        while index < len(self.plan) and not self.plan[index].active:
+            index += 1
+        if index >= len(self.plan):
+            return self._closing("routine complete")
+        self.index, self.elapsed, self.fired = index, 0.0, set()
+        planned = self.plan[index]
+        step = planned.step
+        out: list[Action] = [
+            Earcon("step"), self._say(self._announcement(before, planned), "announce"),
+            Record("step", {"id": step.id, "phase": step.phase, "foot": step.foot, "area": step.area,
+                            "technique": step.technique, "pressure": planned.pressure, "duration": planned.duration})]
+        following = self._next_active(index)
+        if following is not None:
+            out.append(Prepare(self._announcement(planned, following)))
+        return out
+
+    def _announcement(self, before: PlannedStep | None, planned: PlannedStep) -> str:
+        """What is said when ``planned`` starts after ``before``: the foot and phase when they change, then the step."""
+        step = planned.step
+        lead = []
+        new_foot = before is None or before.step.foot != step.foot
+        if new_foot:
+            lead.append(f"Now {'both feet' if step.foot == 'both' else 'the ' + step.foot + ' foot'}.")
+        if before is None or before.step.phase != step.phase:
+            lead.append(self.routine.phases.get(step.phase, step.phase.capitalize()) + ".")
+        with_place = not (new_foot and step.area == "whole")
+        return " ".join(lead + [wording.announcement(step, planned.pressure, planned.duration, with_place)])
+
+    def _next_active(self, index: int) -> PlannedStep | None:
+        return next((p for p in self.plan[index + 1 :] if p.active), None)
+
+    def _cues(self, planned: PlannedStep) -> list[tuple[float, str, str]]:
+        """(time into the step, key, text) of what is said during it."""
+        d = planned.duration
+        cues = planned.step.cues
+        timed = [(d * (k + 1) / (len(cues) + 1), f"cue{k}", text) for k, text in enumerate(cues)]
+        if d >= 30:
+            merged = [t for t in timed if abs(t[0] - d / 2) < 5]
+            timed = [t for t in timed if t not in merged]
+            timed.append((d / 2, "half", " ".join(["Halfway."] + [t[2] for t in merged])))
+            following = self._next_active(self.index)
+            timed.append((d - 10, "ten", wording.next_up(following.step if following else None)))
+        return sorted(timed)
+
+    def _advance(self, dt: float) -> list[Action]:
+        """Let ``dt`` seconds pass on the step timer (only while a step runs), saying cues as they fall due."""
+        out: list[Action] = []
+        while self.running and dt > 0:
+            planned = self.plan[self.index]
+            step_left = planned.duration - self.elapsed
+            used = min(dt, step_left)
+            self.elapsed += used
+            dt -= used
+            for at, key, text in self._cues(planned):
+                if self.elapsed >= at and key not in self.fired and at < planned.duration:
+                    self.fired.add(key)
+                    out.append(self._say(text, "cue"))
+            if self.elapsed >= planned.duration:
+                out += self._begin_step(self.index + 1)
+        return out
+
+    # --- what the person says ---------------------------------------------------------------------------------
+    def _heard(self, intent: Intent) -> list[Action]:
+        record = Record("intent", {"intent": intent.name, "text": intent.text, "value": intent.value})
+        if self.stage == "ended":
+            return [record]
+        if intent.name == "pain":
+            return [record] + self._pain(intent)
+        if intent.name == "stop":
+            return [record] + self._confirm_stop()
+        if intent.name == "pause":
+            return [record] + self._pause("asked to pause")
+        if intent.name == "resume":
+            return [record] + self._resume()
+        if intent.name == "help":
+            return [record, self._say(self._help_text(), "help")]
+        if intent.name == "repeat":
+            return [record, Say(self.last_said or "Nothing yet.", "confirm")]
+        if intent.name == "where":
+            return [record, Say(self._where(), "confirm")]
+        if intent.name in VOICE_INTENTS:
+            setting, direction = VOICE_INTENTS[intent.name]
+            return [record, AdjustVoice(setting, direction), Record("voice", {"setting": setting, "direction": direction}),
+                    Say(VOICE_WORDS[intent.name], "confirm")]
+        if self.paused:
+            return [record, Say("We are paused. Say resume when you are ready.", "confirm")]
+        if self.asking is not None:
+            return [record] + self._answer(intent)
+        if self.stage != "steps":
+            return [record]
+        handlers = {"skip": self._skip, "back": self._back, "more_time": self._more_time,
+                    "less_time": self._less_time, "more_pressure": lambda: self._pressure(intent, +1),
+                    "less_pressure": lambda: self._pressure(intent, -1)}
+        if intent.name in handlers:
+            return [record] + handlers[intent.name]()
+        return [Record("intent", {**record.data, "ignored": True})]
+
+    def _help_text(self) -> str:
+        words = self.options.help_words or ("pause", "resume", "skip", "pain", "where am I", "stop")
+        if self.asking is not None:
+            return f"{self.asking.text} You can also say skip, repeat, pause or stop."
+        return "You can say: " + ", ".join(words[:-1]) + f", or {words[-1]}."
+
+    def _where(self) -> str:
+        if self.stage == "opening":
+            return "We are at the safety check and the first measures, before the massage."
+        if self.stage != "steps":
+            return "The massage is done; we are at the end-of-session ratings."
+        planned = self.plan[self.index]
+        step = planned.step
+        paused = "Paused. " if self.paused else ""
+        return (f"{paused}{wording.place(step.foot, step.area).capitalize()}: {step.technique}. "
+                f"{wording.duration_words(max(0.0, planned.duration - self.elapsed)).capitalize()} left in this step, "
+                f"{wording.approx_minutes(self.remaining_seconds())} left in the session.")
+
+    def _pause(self, reason: str) -> list[Action]:
+        if self.paused:
+            return [Say("We are already paused. Say resume when you are ready.", "confirm")]
+        self.paused = reason
+        out: list[Action] = [StopSpeech(), Record("pause", {"reason": reason}), Earcon("paused")]
+        text = "Paused. Say resume when you are ready." if reason == "asked to pause" else \
+            f"Paused: {reason}. I'll go on when it is back."
+        return out + [self._say(text, "warning" if reason != "asked to pause" else "confirm")]
+
+    def _resume(self) -> list[Action]:
+        if not self.paused:
+            return [Say("We are not paused.", "confirm")]
+        self.paused = None
+        out: list[Action] = [Record("resume", {}), Earcon("understood")]
+        if self.asking is not None:
+            return out + [Say("Resuming.", "confirm")] + self._ask(self.asking)
+        if self.stage == "opening" and self.questions:
+            return out + [Say("Resuming.", "confirm")] + self._ask_next()
+        return out + [Say("Resuming. " + self._where(), "confirm")]
+
+    def _device_back(self, what: str) -> list[Action]:
+        if not (self.paused or "").startswith(f"the {what}"):
+            return []
+        self.paused = None
+        out: list[Action] = [Record("resume", {"reason": f"the {what} is back"})]
+        if self.asking is not None:
+            return out + [Say(f"The {what} is back.", "confirm")] + self._ask(self.asking)
+        return out + [Say(f"The {what} is back. Where we were: {self._where()}", "confirm")]
+
+    def _skip(self) -> list[Action]:
+        planned = self.plan[self.index]
+        return [Record("plan", adapt.skip(planned, "asked to skip")), Say("Skipping.", "confirm")]
+
+    def _back(self) -> list[Action]:
+        earlier = [i for i in range(self.index - 1, -1, -1) if self.plan[i].active]
+        target = earlier[0] if earlier else self.index
+        # Going back repeats work: win that time back from later optional steps; the rest is an asked-for overrun.
+        cost = self.elapsed + (self.plan[target].duration if target != self.index else 0.0)
+        changes, over = adapt.win_back(self.plan, self.index, cost, "to stay on time after going back")
+        self.overrun_asked += over
+        out: list[Action] = [Record("plan", {"change": "back", "step": self.plan[target].step.id, "reason": "asked to go back"})]
+        out += self._plan_records(changes) + [Say("Going back.", "confirm")]
+        self.index = target
+        return out + self._begin_step(target, previous=None)
+
+    def _more_time(self) -> list[Action]:
+        changes, over = adapt.extend(self.plan, self.index, EXTRA_SECONDS, self.budget)
+        self.overrun_asked += over
+        self.fired.discard("ten")
+        shortened = [self._step_by_id(str(c["step"])) for c in changes if c["change"] == "shorten"]
+        text = "Thirty more seconds here."
+        if shortened:
+            names = "; ".join(dict.fromkeys(wording.place(s.foot, s.area) for s in shortened))
+            text += f" To stay on time I've shortened: {names}."
+        elif over > 0:
+            text += f" The session will run {wording.duration_words(over)} longer."
+        return self._plan_records(changes) + [Say(text, "confirm")]
+
+    def _less_time(self) -> list[Action]:
+        changes = adapt.shorten(self.plan, self.index, EXTRA_SECONDS, self.elapsed)
+        if not changes:
+            return [Say("This step is nearly over already.", "confirm")]
+        return self._plan_records(changes) + [Say(f"{wording.duration_words(float(changes[0]['seconds'])).capitalize()} less on this step.", "confirm")]
+
+    def _pressure(self, intent: Intent, direction: int) -> list[Action]:
+        planned = self.plan[self.index]
+        step = planned.step
+        foot, area = step.foot, intent.area or step.area
+        if not step.touches:
+            return [Say("This step has no pressure to change.", "confirm")]
+        if direction > 0:
+            if self.swelling:
+                return [Say("With swelling, we keep the pressure light.", "confirm")]
+            sore = [s for s in self.sore if adapt.covers(step.foot, area, *s)]
+            if sore:
+                return [Say(f"I'll keep it light: {wording.spot(*sore[0])} was sore today.", "confirm")]
+        changes = adapt.change_pressure(self.plan, self.index, foot, area, direction,
+                                        "asked for " + ("more" if direction > 0 else "less") + " pressure",
+                                        frozenset(self.sore))
+        if not changes:
+            level = "firm" if direction > 0 else "light"
+            return [Say(f"That is already {level} pressure; I'll keep it there.", "confirm")]
+        new = str(changes[0]["to"])
+        return self._plan_records(changes) + [
+            Record("preference", {"foot": foot, "area": area, "pressure": new}),
+            Say(f"{'Firmer' if direction > 0 else 'Gentler'}: {new} pressure on {wording.spot(foot, area)} from now on.", "confirm")]
+
+    def _pain(self, intent: Intent) -> list[Action]:
+        out: list[Action] = [StopSpeech()]
+        planned = self.current
+        if planned is None:
+            return out + [self._say("Ease off now. Take your time; say resume when you are ready.", "warning")] + \
+                (self._pause("pain reported") if self.stage == "opening" and not self.paused else [])
+        step = planned.step
+        foot = intent.foot or step.foot
+        area = intent.area or step.area
+        self.pain_reports += 1
+        out += self._mark_sore(foot, area, "pain reported")
+        where = wording.spot(foot, area)
+        if self.sore[(foot, area)] >= 2:
+            changes = adapt.skip_area(self.plan, self.index, foot, area, f"pain reported twice at {where}")
+            out += self._plan_records(changes) + [self._say(f"Ease off now. We'll leave {where} alone for the rest of the session.", "warning")]
+        else:
+            out.append(self._say(f"Ease off now. I'll keep {where} light from here and skip the point work there.", "warning"))
+        if self.pain_reports >= 3:
+            out += self._offer_end()
+        return out
+
+    def _mark_sore(self, foot: str, area: str, reason: str) -> list[Action]:
+        """Mark a spot sore for this session and soften the rest of the plan there."""
+        first = (foot, area) not in self.sore
+        self.sore[(foot, area)] = self.sore.get((foot, area), 0) + 1
+        start = self.index if self.stage == "steps" else 0
+        changes = adapt.soften(self.plan, max(start, 0), foot, area, reason) if first else []
+        return [Record("sensitive", {"foot": foot, "area": area, "reason": reason})] + self._plan_records(changes)
+
+    def _offer_end(self) -> list[Action]:
+        def on_answer(value: Answer) -> list[Action]:
+            if value:
+                return self._closing("ended after repeated pain")
+            return [Say("All right, we'll go on gently.", "confirm")]
+        question = Question("end-after-pain", "That is the third time it hurt. Would you like to end the session?", "yesno", on_answer)
+        return self._interrupt_with(question)
+
+    def _confirm_stop(self) -> list[Action]:
+        if self.asking is not None and self.asking.id in ("confirm-stop", "end-after-pain"):
+            return self._settle(self.asking, True, "stop")
+
+        def on_answer(value: Answer) -> list[Action]:
+            if not value:
+                return [Say("Let's continue.", "confirm")]
+            if self.stage == "opening":
+                self.questions.clear()
+                return [self._say("Stopping before the massage.", "confirm")] + self._end("stopped by the user")
+            if self.stage == "closing":
+                self.questions.clear()
+                return self._finish()
+            return self._closing("stopped by the user")
+        return [StopSpeech()] + self._interrupt_with(Question("confirm-stop", "Do you want to end the session now? Say yes or no.", "yesno", on_answer))
+
+    def _interrupt_with(self, question: Question) -> list[Action]:
+        if self.asking is not None:
+            self.asking.tries = max(0, self.asking.tries - 1)
+            self.questions.appendleft(self.asking)
+        return self._ask(question)
+
+    # --- closing -------------------------------------------------------------------------------------------
+    def _end_requested(self, event: EndRequested) -> list[Action]:
+        if self.stage == "opening" or not event.ratings:
+            self.questions.clear()
+            return self._end(event.reason)
+        if self.stage == "closing":
+            self.questions.clear()
+            return self._finish()
+        return self._closing(event.reason)
+
+    def _closing(self, reason: str) -> list[Action]:
+        self.stage = "closing"
+        self.end_reason = reason
+        self.paused = None
+        self.asking = None
+        self.questions.clear()
+        for i, measure in enumerate(self.routine.measures):
+            intro = "Now let's rate how the feet feel, from one to five. " if i == 0 else ""
+            self.questions.append(self._rating_question(measure.id, "after", intro + f"The {measure.label}?"))
+        first = "The massage is complete. " if reason == "routine complete" else "We'll stop the massage here. "
+        return [Earcon("step"), self._say(first + "Rest the feet for a moment.", "announce")] + self._ask_next()
+
+    def _finish(self) -> list[Action]:
+        lines = []
+        for measure in self.routine.measures:
+            before, after = self.ratings["before"].get(measure.id), self.ratings["after"].get(measure.id)
+            if before is not None and after is not None:
+                verb = "stayed at" if before == after else "went from"
+                tail = wording.number_words(before) if before == after else f"{wording.number_words(before)} to {wording.number_words(after)}"
+                lines.append(f"{measure.label.capitalize()} {verb} {tail}.")
+        return [self._say(" ".join(lines + ["Thank you. The session is saved."]), "announce")] + \
+            self._end(self.end_reason or "routine complete")
+
+    def _end(self, reason: str) -> list[Action]:
+        self.stage = "ended"
+        self.finished = True
+        self.asking = None
+        self.end_reason = reason
+        return [Record("end", {"reason": reason, "duration": round(self.now, 3)})]
+
+    # --- helpers ------------------------------------------------------------------------------------------
+    def _plan_records(self, changes: list[adapt.Change]) -> list[Action]:
+        return [Record("plan", change) for change in changes]
+
+    def _step_by_id(self, step_id: str) -> Step:
+        return next(p.step for p in self.plan if p.step.id == step_id)

@@ -1,0 +1,76 @@
+"""What the companion says, in English: numbers and durations said naturally, step announcements."""
+
+from __future__ import annotations
+
+from companion.plan.model import Step
+
+ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_words(n: int) -> str:
+    """0..999 in words: 45 -> "forty-five"."""
+    if n < 20:
+        return ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return TENS[tens] + (f"-{ONES[ones]}" if ones else "")
+    hundreds, rest = divmod(n, 100)
+    return f"{ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
+
+
+def duration_words(seconds: float) -> str:
+    """A duration as a person says it: "thirty seconds", "one minute", "one and a half minutes",
+    "two minutes and fifteen seconds"."""
+    s = int(round(seconds / 5.0) * 5) if seconds >= 10 else int(round(seconds))
+    minutes, rest = divmod(s, 60)
+    if minutes == 0:
+        return f"{number_words(rest)} second{'s' if rest != 1 else ''}"
+    if rest == 0:
+        return f"{number_words(minutes)} minute{'s' if minutes != 1 else ''}"
+    if rest == 30:
+        return f"{number_words(minutes)} and a half minutes"
+    return f"{number_words(minutes)} minute{'s' if minutes != 1 else ''} and {number_words(rest)} seconds"
+
+
+def approx_minutes(seconds: float) -> str:
+    """Rough time left in a session: "about twelve minutes", "less than a minute"."""
+    if seconds < 60:
+        return "less than a minute"
+    return f"about {duration_words(60 * round(seconds / 60))}"
+
+
+def place(foot: str, area: str) -> str:
+    """Where the work is: "left foot, heel", "both feet", "right foot"."""
+    feet = "both feet" if foot == "both" else f"{foot} foot"
+    if area == "whole":
+        return feet
+    area_words = {"ball": "ball of the foot", "top": "top of the foot"}.get(area, area)
+    return f"{feet}, {area_words}"
+
+
+def spot(foot: str, area: str) -> str:
+    """A spot as part of a sentence: "your left heel", "your left foot", "both feet"."""
+    if foot == "both":
+        return "both feet" if area == "whole" else f"the {area} of both feet"
+    return f"your {foot} foot" if area == "whole" else f"your {foot} {area}"
+
+
+def step_heading(step: Step, pressure: str, duration: float, with_place: bool = True) -> str:
+    """"Left foot, arch. Fingertip friction in very small circles, light pressure, thirty seconds." """
+    parts = [step.technique[0].upper() + step.technique[1:]]
+    if pressure != "none":
+        parts.append(f"{pressure} pressure")
+    parts.append(duration_words(duration))
+    heading = f"{', '.join(parts)}."
+    return f"{place(step.foot, step.area).capitalize()}. {heading}" if with_place else heading
+
+
+def announcement(step: Step, pressure: str, duration: float, with_place: bool = True) -> str:
+    return f"{step_heading(step, pressure, duration, with_place)} {step.instruction}"
+
+
+def next_up(step: Step | None) -> str:
+    if step is None:
+        return "Ten seconds left. This is the last step."
+    return f"Ten seconds left. Next: {place(step.foot, step.area)}, {step.technique}."
