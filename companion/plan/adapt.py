@@ -118,7 +118,8 @@ def extend(plan: list[PlannedStep], index: int, seconds: float, budget: float) -
     current = plan[index]
     current.duration += seconds
     changes: list[Change] = [{"change": "extend", "step": current.step.id, "seconds": seconds, "reason": "asked for more time"}]
-    won, over = win_back(plan, index, total(plan) - budget, f"to stay on time after more time on {current.step.id}")
+    need = min(seconds, max(0.0, total(plan) - budget))  # an earlier overrun was already accounted for
+    won, over = win_back(plan, index, need, f"to stay on time after more time on {current.step.id}")
     return changes + won, over
 
 

@@ -100,7 +100,7 @@ class Engine:
         elif isinstance(event, EndRequested):
             out += self._end_requested(event)
         elif isinstance(event, DeviceLost):
-            out += self._pause(f"the {event.what} was lost")
+            out += [StopSpeech()] + self._pause(f"the {event.what} was lost")
         elif isinstance(event, DeviceBack):
             out += self._device_back(event.what)
         if self.running and not self.plan[self.index].active:  # the step under way was just skipped
@@ -350,12 +350,10 @@ class Engine:
         record = Record("intent", {"intent": intent.name, "text": intent.text, "value": intent.value})
         if self.stage == "ended":
             return [record]
-        if intent.name == "pain":
-            return [record] + self._pain(intent)
-        if intent.name == "stop":
-            return [record] + self._confirm_stop()
+        if intent.name in ("pain", "stop"):  # barge-in: silence first, in the same tick
+            return [StopSpeech(), record] + (self._pain(intent) if intent.name == "pain" else self._confirm_stop())
         if intent.name == "pause":
-            return [record] + self._pause("asked to pause")
+            return [StopSpeech(), record] + self._pause("asked to pause")
         if intent.name == "resume":
             return [record] + self._resume()
         if intent.name == "help":
@@ -403,7 +401,7 @@ class Engine:
         if self.paused:
             return [Say("We are already paused. Say resume when you are ready.", "confirm")]
         self.paused = reason
-        out: list[Action] = [StopSpeech(), Record("pause", {"reason": reason}), Earcon("paused")]
+        out: list[Action] = [Record("pause", {"reason": reason}), Earcon("paused")]
         text = "Paused. Say resume when you are ready." if reason == "asked to pause" else \
             f"Paused: {reason}. I'll go on when it is back."
         return out + [self._say(text, "warning" if reason != "asked to pause" else "confirm")]
@@ -433,8 +431,10 @@ class Engine:
         return [Record("plan", adapt.skip(planned, "asked to skip")), Say("Skipping.", "confirm")]
 
     def _back(self) -> list[Action]:
-        earlier = [i for i in range(self.index - 1, -1, -1) if self.plan[i].active]
+        # The step before this one, even one the person skipped (but not one left out for safety).
+        earlier = [i for i in range(self.index - 1, -1, -1) if self.plan[i].skipped in (None, "asked to skip")]
         target = earlier[0] if earlier else self.index
+        self.plan[target].skipped = None
         # Going back repeats work: win that time back from later optional steps; the rest is an asked-for overrun.
         cost = self.elapsed + (self.plan[target].duration if target != self.index else 0.0)
         changes, over = adapt.win_back(self.plan, self.index, cost, "to stay on time after going back")
@@ -487,7 +487,7 @@ class Engine:
             Say(f"{'Firmer' if direction > 0 else 'Gentler'}: {new} pressure on {wording.spot(foot, area)} from now on.", "confirm")]
 
     def _pain(self, intent: Intent) -> list[Action]:
-        out: list[Action] = [StopSpeech()]
+        out: list[Action] = []
         planned = self.current
         if planned is None:
             return out + [self._say("Ease off now. Take your time; say resume when you are ready.", "warning")] + \
@@ -537,7 +537,7 @@ class Engine:
                 self.questions.clear()
                 return self._finish()
             return self._closing("stopped by the user")
-        return [StopSpeech()] + self._interrupt_with(Question("confirm-stop", "Do you want to end the session now? Say yes or no.", "yesno", on_answer))
+        return self._interrupt_with(Question("confirm-stop", "Do you want to end the session now? Say yes or no.", "yesno", on_answer))
 
     def _interrupt_with(self, question: Question) -> list[Action]:
         if self.asking is not None:

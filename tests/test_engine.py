@@ -1,0 +1,235 @@
+"""The session engine, driven by scripts in simulated time."""
+
+import pytest
+
+from companion.runner import build_engine
+from companion.session.events import AdjustVoice, DeviceBack, DeviceLost, EndRequested, Heard, Say, StopSpeech, Tick
+from companion.session.intents import Intent
+from companion.session.profile import Profile
+from session_helpers import SAFE, Collector, run_script, step_at
+
+RATINGS = "> 2\n> three\n> 4\n> 2\n"
+BUDGET = 20 * 60
+
+
+def test_a_plain_session_announces_every_step_in_order_and_ends_on_time():
+    engine, out = run_script(SAFE + RATINGS + "> 4\n> 4\n> 5\n> 4\n")
+    steps = out.of("step")
+    assert [s["id"] for s in steps] == [p.step.id for p in engine.plan]
+    assert out.of("end") == [{"t": BUDGET, "type": "end", "reason": "routine complete", "duration": BUDGET}]
+    ratings = {(r["when"], r["measure"]): r["value"] for r in out.of("rating")}
+    assert ratings[("before", "colour")] == 3 and ratings[("after", "swelling")] == 5
+    assert "Warmth of the feet went from two to four." in out.said()[-1]
+    for step in steps:  # each announcement says where, how firmly and for how long
+        text = next(e["text"] for e in out.of("say") if e["t"] == step["t"] and e["kind"] == "announce")
+        assert ("left" in text.lower() or "right" in text.lower() or "both" in text.lower())
+        if step["pressure"] != "none":
+            assert f"{step['pressure']} pressure" in text
+        assert "seconds" in text or "minute" in text
+
+
+def test_halfway_and_ten_seconds_cues_with_the_next_step():
+    _, out = run_script(SAFE)
+    cues = [e for e in out.of("say") if e["kind"] == "cue"]
+    soak_cues = [c for c in cues if c["t"] < 120]
+    assert soak_cues[0] == {"t": 60, "type": "say", "text": "Halfway. Let the feet relax in the water.", "kind": "cue"}
+    assert soak_cues[-1]["t"] == 110 and soak_cues[-1]["text"] == "Ten seconds left. Next: both feet, positioning."
+    assert cues[-1]["text"] == "Ten seconds left. This is the last step."
+
+
+def test_pause_stops_the_timers_and_resume_goes_on():
+    _, plain = run_script(SAFE)
+    _, out = run_script(SAFE + "03:10 pause\n03:40 hold on\n05:10 resume\n")
+    assert out.of("end")[0]["duration"] == plain.of("end")[0]["duration"] + 120
+    assert out.of("pause")[0]["t"] == 190 and out.of("resume")[0]["t"] == 310
+    assert any(isinstance(a, StopSpeech) for t, a in out.actions if t == 190)
+    assert "We are already paused" in " ".join(e["text"] for e in out.of("say") if e["t"] == 220)
+    resumed = [e["text"] for e in out.of("say") if e["t"] == 310]
+    assert resumed[0].startswith("Resuming. Left foot: palm warming.")
+    assert step_at(out, 309)["id"] == "left-warm"
+
+
+def test_skip_back_and_repeat():
+    _, out = run_script(SAFE + "00:30 skip\n01:20 go back\n01:25 say that again\n")
+    steps = out.of("step")
+    assert [(s["id"], s["t"]) for s in steps[:4]] == [("soak", 0), ("position", 30), ("soak", 80), ("position", 200)]
+    assert steps[4]["id"] == "left-warm" and steps[4]["t"] == 260
+    assert out.of("plan")[0] == {"t": 30, "type": "plan", "change": "skip", "step": "soak", "reason": "asked to skip"}
+    repeated = [e["text"] for e in out.of("say") if e["t"] == 85]
+    announced = [e["text"] for e in out.of("say") if e["t"] == 80 and e["kind"] == "announce"]
+    assert repeated == announced
+
+
+def test_more_time_extends_the_step_and_keeps_the_session_within_its_budget():
+    _, out = run_script(SAFE + "03:10 more time\n03:20 longer\n")
+    warm = [s for s in out.of("step") if s["id"] == "left-warm"][0]
+    nxt = [s for s in out.of("step") if s["t"] > warm["t"]][0]
+    assert nxt["t"] - warm["t"] == 75 + 60
+    shortened = [p for p in out.of("plan") if p["change"] == "shorten"]
+    assert sum(p["seconds"] for p in shortened) == 60
+    assert all(p["step"].startswith("right-") for p in shortened)  # taken from the latest optional steps
+    assert out.of("end")[0]["duration"] == BUDGET
+    assert any("To stay on time I've shortened: right foot, ankle" in t for t in out.said())
+
+
+def test_more_time_beyond_what_can_be_won_back_is_said_and_bounded():
+    lines = "".join(f"{3 + i // 2:02d}:{10 + 20 * (i % 2):02d} more time\n" for i in range(40))
+    engine, out = run_script(SAFE + lines)
+    assert engine.overrun_asked > 0
+    assert out.of("end")[0]["duration"] == pytest.approx(BUDGET + engine.overrun_asked)
+    assert any("The session will run" in t for t in out.said())
+
+
+def test_less_time_shortens_this_step_only():
+    _, out = run_script(SAFE + "00:10 less time\n")
+    assert out.of("step")[1]["t"] == 90
+    assert out.of("end")[0]["duration"] == BUDGET - 30
+
+
+def test_more_pressure_changes_this_and_later_steps_on_the_same_spot_and_is_remembered():
+    _, out = run_script(SAFE + "06:50 more pressure here\n")  # left-toes (focused, medium) runs 6:45-7:15
+    step = step_at(out, 410)
+    assert step["id"] == "left-toes"
+    changes = [p for p in out.of("plan") if p["change"] == "pressure"]
+    assert changes and all(c["to"] == "firm" for c in changes)
+    assert {c["step"] for c in changes} == {step["id"]}
+    assert out.of("preference") == [{"t": 410, "type": "preference", "foot": "left", "area": step["area"], "pressure": "firm"}]
+    _, twice = run_script(SAFE + "06:50 more pressure here\n06:55 firmer\n")
+    assert "already firm pressure" in " ".join(twice.said())
+
+
+def test_less_pressure_on_a_whole_foot_stroke_softens_the_rest_of_that_foot():
+    _, out = run_script(SAFE + "05:30 gentler\n")  # left-long-and-circular (medium) runs 5:15-6:45
+    changes = [p for p in out.of("plan") if p["change"] == "pressure"]
+    assert [(c["step"], c["to"]) for c in changes] == [("left-long-and-circular", "light")]
+    assert out.of("step")[4]["pressure"] == "medium"  # as announced, before the change
+    assert [s for s in out.of("step") if s["id"] == "right-long-and-circular"][0]["pressure"] == "medium"
+
+
+def test_pain_eases_at_once_softens_the_spot_and_skips_its_point_work():
+    _, out = run_script(SAFE + "08:20 ouch\n")  # left-heel runs 8:15-8:45
+    at_pain = [a for t, a in out.actions if t == 500]
+    assert isinstance(at_pain[0], StopSpeech)  # the first thing done, in the same tick
+    assert out.of("sensitive")[0] == {"t": 500, "type": "sensitive", "foot": "left", "area": "heel", "reason": "pain reported"}
+    assert any("Ease off now" in t for t in out.said())
+    assert step_at(out, 500)["id"] == "left-ankle"  # the heel point work stopped at once
+    right = [s for s in out.of("step") if s["foot"] == "right"]
+    assert "right-heel" in [s["id"] for s in right]  # only the left heel is sore
+
+
+def test_pain_twice_skips_the_area_and_three_times_offers_to_end():
+    _, out = run_script(SAFE + RATINGS + "04:30 that hurts\n04:40 pain\n04:50 too much\n> yes\n")
+    assert [(s["foot"], s["area"]) for s in out.of("sensitive")] == [("left", "whole"), ("left", "whole"), ("right", "whole")]
+    skips = [p["step"] for p in out.of("plan") if p["change"] == "skip"]
+    assert "left-long-and-circular" in skips and "left-final-circle" in skips
+    assert step_at(out, 280)["id"] == "right-warm"  # the second report left the whole left foot alone
+    assert any("third time it hurt" in t for t in out.said())
+    assert out.of("end")[0]["reason"] == "ended after repeated pain"
+    assert out.of("end")[0]["duration"] == 290
+
+
+def test_pain_names_its_spot():
+    _, out = run_script(SAFE + "04:30 pain in my right heel\n")
+    assert out.of("sensitive")[0]["foot"] == "right" and out.of("sensitive")[0]["area"] == "heel"
+    assert "right-heel" not in [s["id"] for s in out.of("step")]
+
+
+def test_pressure_never_rises_on_a_sore_spot():
+    _, out = run_script(SAFE + "05:00 pain\n05:01 harder\n")
+    assert not [p for p in out.of("plan") if p["change"] == "pressure" and p["to"] in ("medium", "firm")]
+    assert any("I'll keep it light" in t for t in out.said())
+
+
+def test_where_am_i_help_and_voice_commands():
+    _, out = run_script(SAFE + "03:10 where am i\n03:11 what can i say\n03:12 slower\n03:13 louder\n")
+    said = {e["t"]: e["text"] for e in out.of("say") if e["t"] in (190, 191)}
+    assert said[190].startswith("Left foot: palm warming. Sixty-five seconds left".replace("Sixty-five seconds", "One minute and five seconds"))
+    assert "left in the session" in said[190]
+    assert "pause" in said[191] and "pain" in said[191] and "more time" in said[191]
+    voice = [a for t, a in out.actions if isinstance(a, AdjustVoice)]
+    assert voice == [AdjustVoice("rate", -1), AdjustVoice("volume", 1)]
+
+
+def test_stop_asks_to_confirm_then_goes_to_ratings():
+    _, out = run_script(SAFE + RATINGS + "05:00 stop\n> no\n06:00 end session\n> yes\n> 5\n")
+    questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
+    assert questions.count("Do you want to end the session now? Say yes or no.") == 2
+    assert out.of("end")[0]["reason"] == "stopped by the user"
+    assert out.of("end")[0]["duration"] == 360
+    after = [r for r in out.of("rating") if r["when"] == "after"]
+    assert [r["value"] for r in after] == [5, None, None, None]
+
+
+def test_swelling_removes_toe_to_ankle_strokes_and_keeps_all_pressure_light():
+    _, out = run_script("> no\n> no\n> yes\n> no\n")
+    ids = [s["id"] for s in out.of("step")]
+    assert "left-toe-to-ankle" not in ids and "right-toe-to-ankle" not in ids
+    assert {s["pressure"] for s in out.of("step")} <= {"none", "light"}
+    _, more = run_script("> no\n> no\n> yes\n> no\n04:00 more pressure\n")
+    assert "With swelling, we keep the pressure light." in more.said()
+
+
+@pytest.mark.parametrize("answers", ["> yes\n", "> no\n> yes\n", "> skip\n", "> no\n> pardon\n> what\n> hmm\n"])
+def test_contraindications_stop_the_session_before_any_touch(answers):
+    _, out = run_script(answers)
+    assert out.of("step") == []
+    assert out.of("end")[0]["reason"] == "contraindicated"
+    assert "physician" in out.said()[-1]
+
+
+def test_a_physician_clearance_starts_gently():
+    _, out = run_script("> yes\n> no\n> no\n> no\n", cleared=True)
+    assert out.of("end")[0]["reason"] == "routine complete"
+    assert {s["pressure"] for s in out.of("step")} <= {"none", "light"}
+
+
+def test_a_painful_spot_from_the_safety_check_is_sore_from_the_start():
+    _, out = run_script("> no\n> no\n> no\n> yes\n> right\n> heel\n")
+    assert out.of("sensitive")[0]["reason"] == "painful spot reported in the safety check"
+    ids = [s["id"] for s in out.of("step")]
+    assert "right-heel" not in ids and "left-heel" in ids
+
+
+def test_ratings_accept_words_and_digits_skip_and_ask_unclear_answers_twice_more():
+    _, out = run_script(SAFE + "> five\n> skip\n> banana\n> uh\n> marvin\n> 1\n")
+    before = [r["value"] for r in out.of("rating") if r["when"] == "before"]
+    assert before == [5, None, None, 1]
+    sorry = [t for t in out.said() if t.startswith("Sorry, I didn't catch that.")]
+    assert len(sorry) == 2 and "I'll skip that one." in out.said()
+
+
+def test_last_sessions_sore_spots_and_preferences_are_offered_again():
+    profile = Profile(sensitive={("left", "heel")}, pressure={("right", "arch"): "firm"})
+    _, out = run_script("> yes\n> yes\n" + SAFE, profile=profile)
+    questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
+    assert questions[0] == "Last time your left heel was sore. Is it still sore?"
+    assert questions[1] == "Last time you preferred firm pressure on your right arch. Keep that?"
+    arch = [s for s in out.of("step") if s["id"] == "right-arch"][0]
+    assert arch["pressure"] == "firm"
+    assert "left-heel" not in [s["id"] for s in out.of("step")]
+    _, healed = run_script("> no\n> no\n" + SAFE, profile=profile)
+    assert healed.of("recovered") == [{"t": 0, "type": "recovered", "foot": "left", "area": "heel"}]
+    assert "left-heel" in [s["id"] for s in healed.of("step")]
+
+
+def test_end_request_goes_to_ratings_and_device_loss_pauses():
+    engine = build_engine("foot-circulation", 20)
+    out = Collector()
+    for action in engine.start(0):
+        out(0, action)
+    for words in ("no", "no", "no", "no", "3", "3", "3", "3"):
+        for a in engine.handle(Heard(Intent("no") if words == "no" else Intent("number", value=3), 0)):
+            out(0, a)
+    engine.handle(Tick(100))
+    assert engine.current.step.id == "soak"
+    lost = engine.handle(DeviceLost("microphone", 100))
+    assert any(isinstance(a, Say) and "the microphone was lost" in a.text for a in lost)
+    engine.handle(Tick(400))
+    assert engine.current.step.id == "soak" and engine.elapsed == 100
+    back = engine.handle(DeviceBack("microphone", 400))
+    assert any(isinstance(a, Say) and a.text.startswith("The microphone is back. Where we were: Both feet: cleansing foot soak")
+               for a in back)
+    end = engine.handle(EndRequested("interrupted (Ctrl-C)", 410))
+    assert engine.stage == "closing" and any(isinstance(a, Say) and a.kind == "question" for a in end)
+    engine.handle(EndRequested("interrupted (Ctrl-C)", 411))
+    assert engine.finished and engine.end_reason == "interrupted (Ctrl-C)"
