@@ -9,7 +9,7 @@ import click
 from companion import __version__
 
 # Each module defines ``commands``: a list of click commands added to the top-level group.
-MODULES = ()
+MODULES = ("session_cmds", "store_cmds", "audio_cmds", "models_cmds", "doctor_cmds", "voice_cmds")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +28,7 @@ def run() -> None:
     from companion.errors import UserError
 
     try:
-        main(standalone_mode=False)
+        code = main(standalone_mode=False)
     except UserError as exc:
         click.echo(f"companion: {exc}", err=True)
         raise SystemExit(exc.exit_code) from None
@@ -40,3 +40,4 @@ def run() -> None:
         raise SystemExit(exc.exit_code) from None
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

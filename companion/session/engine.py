@@ -62,7 +62,8 @@ class Engine:
         self.routine = routine
         self.options = options or SessionOptions()
         self.plan: list[PlannedStep] = adapt.plan_of(steps)
-        self.budget = adapt.total(self.plan)
+        self.budget = adapt.total(self.plan)  # the session's length, as chosen
+        self.plan_budget = self.budget  # what the plan may still add up to (less the time spent going back)
         self.stage = "opening"
         self.questions: deque[Question] = deque()
         self.asking: Question | None = None
@@ -103,8 +104,12 @@ class Engine:
             out += [StopSpeech()] + self._pause(f"the {event.what} was lost")
         elif isinstance(event, DeviceBack):
             out += self._device_back(event.what)
-        if self.running and not self.plan[self.index].active:  # the step under way was just skipped
-            out += self._begin_step(self.index + 1)
+        if self.running:
+            planned = self.plan[self.index]
+            if not planned.active:  # left out for safety while under way: it ends now, after the time it took
+                planned.skipped, planned.duration = None, self.elapsed
+            if self.elapsed >= planned.duration:
+                out += self._begin_step(self.index + 1)
         return out
 
     @property
@@ -428,16 +433,21 @@ class Engine:
 
     def _skip(self) -> list[Action]:
         planned = self.plan[self.index]
-        return [Record("plan", adapt.skip(planned, "asked to skip")), Say("Skipping.", "confirm")]
+        planned.duration = self.elapsed  # it ends now, after the time it took
+        return [Record("plan", {"change": "skip", "step": planned.step.id, "reason": "asked to skip"}),
+                Say("Skipping.", "confirm")]
 
     def _back(self) -> list[Action]:
         # The step before this one, even one the person skipped (but not one left out for safety).
-        earlier = [i for i in range(self.index - 1, -1, -1) if self.plan[i].skipped in (None, "asked to skip")]
+        earlier = [i for i in range(self.index - 1, -1, -1) if self.plan[i].active]
         target = earlier[0] if earlier else self.index
-        self.plan[target].skipped = None
+        redo = self.plan[target]
+        redo.duration = max(redo.duration, redo.step.duration)  # a step cut short by "skip" is done in full
         # Going back repeats work: win that time back from later optional steps; the rest is an asked-for overrun.
         cost = self.elapsed + (self.plan[target].duration if target != self.index else 0.0)
-        changes, over = adapt.win_back(self.plan, self.index, cost, "to stay on time after going back")
+        self.plan_budget -= cost
+        need = min(cost, max(0.0, adapt.total(self.plan) - self.plan_budget))
+        changes, over = adapt.win_back(self.plan, self.index, need, "to stay on time after going back")
         self.overrun_asked += over
         out: list[Action] = [Record("plan", {"change": "back", "step": self.plan[target].step.id, "reason": "asked to go back"})]
         out += self._plan_records(changes) + [Say("Going back.", "confirm")]
@@ -445,7 +455,7 @@ class Engine:
         return out + self._begin_step(target, previous=None)
 
     def _more_time(self) -> list[Action]:
-        changes, over = adapt.extend(self.plan, self.index, EXTRA_SECONDS, self.budget)
+        changes, over = adapt.extend(self.plan, self.index, EXTRA_SECONDS, self.plan_budget)
         self.overrun_asked += over
         self.fired.discard("ten")
         shortened = [self._step_by_id(str(c["step"])) for c in changes if c["change"] == "shorten"]

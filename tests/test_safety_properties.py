@@ -1,0 +1,80 @@
+"""Safety properties of the engine over random sessions (hypothesis): whatever a person says, and when."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from companion.plan.model import PRESSURES, covers
+from companion.session.events import Say, StopSpeech
+from session_helpers import run_script
+
+COMMANDS = ["pause", "resume", "skip", "go back", "repeat", "more time", "less time", "more pressure here",
+            "less pressure", "pain", "ouch that hurts", "pain in my left heel", "where am i", "help", "slower",
+            "stop", "yes", "no", "three", "banana"]
+SAFETY_ANSWERS = st.lists(st.sampled_from(["yes", "no", "skip", "left", "heel", "both", "arch", "3"]), min_size=0, max_size=8)
+TIMED = st.lists(st.tuples(st.integers(0, 1500), st.sampled_from(COMMANDS)), max_size=25)
+
+
+def script_of(answers, timed, extra_answers):
+    lines = [f"> {a}" for a in answers]
+    lines += [f"{t // 60:02d}:{t % 60:02d} {words}" for t, words in timed]
+    lines += [f"> {a}" for a in extra_answers]
+    return "\n".join(lines) + "\n"
+
+
+def check_session(answers, timed, extra, cleared):
+    engine, out = run_script(script_of(answers, timed, extra), cleared=cleared)
+    events = out.events
+    assert engine.finished and len(out.of("end")) == 1
+
+    # A contraindicated client never gets a touch step (unless a physician cleared it).
+    safety = {e["question"]: e["answer"] for e in out.of("safety")}
+    if not cleared and any(safety.get(q) in ("yes", "skip") for q in ("circulation", "skin")):
+        assert not [s for s in out.of("step") if s["pressure"] != "none"]
+
+    # Pressure never rises, nor starts above light, on a spot marked sore in this session.
+    sore: set[tuple[str, str]] = set()
+    steps = {p.step.id: p.step for p in engine.plan}
+    for e in events:
+        if e["type"] == "sensitive":
+            sore.add((e["foot"], e["area"]))
+        elif e["type"] == "plan" and e["change"] == "pressure" and PRESSURES.index(e["to"]) > PRESSURES.index(e["from"]):
+            step = steps[e["step"]]
+            assert not any(covers(step.foot, step.area, f, a) for f, a in sore), e
+        elif e["type"] == "step" and e["pressure"] in ("medium", "firm"):
+            assert not any(covers(e["foot"], e["area"], f, a) for f, a in sore), e
+
+    # "pain" always eases off within the same tick: silence first, then the words.
+    for i, (t, action) in enumerate(out.actions):
+        if getattr(action, "type", None) == "intent" and action.data["intent"] == "pain":
+            assert isinstance(out.actions[i - 1][1], StopSpeech)
+            same_tick = [a for tt, a in out.actions[i:] if tt == t]
+            assert any(isinstance(a, Say) and "Ease off" in a.text for a in same_tick)
+
+    # The session never overruns its budget by more than the extensions the person asked for.
+    paused, since = 0.0, None
+    for e in events:
+        if e["type"] == "pause" and since is None:
+            since = e["t"]
+        elif e["type"] == "resume" and since is not None:
+            paused, since = paused + e["t"] - since, None
+    end = out.of("end")[0]
+    if since is not None:
+        paused += end["t"] - since
+    asked = [e for e in out.of("intent") if e["intent"] in ("more_time", "back")]
+    assert end["duration"] - paused <= engine.budget + engine.overrun_asked + 1
+    if not asked:
+        assert engine.overrun_asked == 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(SAFETY_ANSWERS, TIMED, SAFETY_ANSWERS, st.booleans())
+def test_safety_properties_hold_for_random_sessions(answers, timed, extra, cleared):
+    check_session(answers, timed, extra, cleared)
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(SAFETY_ANSWERS, TIMED, SAFETY_ANSWERS, st.booleans())
+def test_safety_properties_hold_for_many_random_sessions(answers, timed, extra, cleared):
+    check_session(answers, timed, extra, cleared)
