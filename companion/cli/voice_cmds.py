@@ -125,7 +125,7 @@ class _Collector:
         audio = self.audio()
         pcm = (np.clip(audio.samples, -1.0, 32767 / 32768) * 32768).astype("<i2")
         try:
-            with wave.open(str(path), "wb") as out:
+            with open(path, "wb") as file, wave.open(file, "wb") as out:
                 out.setnchannels(1)
                 out.setsampwidth(2)
                 out.setframerate(audio.rate)

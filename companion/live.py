@@ -1,0 +1,83 @@
+"""A live session: the store, the engine, a real clock, and the inputs (keyboard or voice) around them.
+
+Everything recorded goes to the database as it happens, so Ctrl-C, SIGTERM, a crash or a lost headset
+never loses what was recorded. The first Ctrl-C/SIGTERM ends the session cleanly (the ratings can still
+be given); a second one ends it at once.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TextIO
+
+from companion import paths
+from companion.runner import Clock, Session, Sink, StoreSink, build_engine, run_live
+from companion.speech.phrases import load_phrases
+
+
+@dataclass
+class LiveOptions:
+    routine: str = "foot-circulation"
+    minutes: int = 20
+    client: str = "me"
+    db: Path | None = None
+    cleared_by_physician: bool = False
+    speed: float = 1.0
+    lang: str = "en"
+
+
+def read_lines(stream: TextIO, inbox: queue.Queue) -> threading.Thread:
+    """Typed commands (one per line) into the inbox, on a daemon thread."""
+    def reader() -> None:
+        for line in stream:
+            if line.strip():
+                inbox.put(("text", line.strip()))
+
+    thread = threading.Thread(target=reader, name="stdin-reader", daemon=True)
+    thread.start()
+    return thread
+
+
+def end_on_signals(inbox: queue.Queue) -> Callable[[], None]:
+    """Ctrl-C and SIGTERM end the session through the inbox; returns a function that restores the handlers."""
+    count = {"n": 0}
+
+    def handler(signum: int, _frame: object) -> None:
+        count["n"] += 1
+        name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        inbox.put(("end", f"ended by the user ({name})", count["n"] == 1))
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+    return restore
+
+
+def run(options: LiveOptions, outputs: list[Sink], start_inputs: Callable[[queue.Queue], Callable[[], None]]) -> int:
+    """Run one live session; returns its id in the store. ``start_inputs`` starts the threads that feed
+    the inbox and returns a function that stops them."""
+    from companion.store import Store
+
+    store = Store(options.db or paths.default_db())
+    store.mark_interrupted()
+    engine = build_engine(options.routine, options.minutes, store.profile(options.client),
+                          options.cleared_by_physician, options.lang)
+    session_id = store.begin_session(options.client, engine.routine.name, options.minutes)
+    session = Session(engine, [StoreSink(store, session_id), *outputs])
+    inbox: queue.Queue = queue.Queue()
+    restore = end_on_signals(inbox)
+    stop_inputs = start_inputs(inbox)
+    try:
+        run_live(session, Clock(options.speed), inbox, load_phrases(options.lang))
+    finally:
+        stop_inputs()
+        restore()
+        store.close()
+    return session_id
