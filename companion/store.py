@@ -1,0 +1,505 @@
+"""The session store: every record a session emits, kept in SQLite so that nothing recorded is lost.
+
+Each record is its own transaction (WAL journal, synchronous=FULL): once ``record`` returns, a SIGKILL,
+Ctrl-C or power cut cannot take it back. Ratings and the client's profile are derived from the records
+in that same transaction, so they never disagree with the event log. Two companions may share one file:
+writers wait for each other (busy timeout) instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from companion.errors import UserError
+from companion.session.profile import Profile
+
+BUSY_TIMEOUT_S = 5.0
+_SIDE_FILES = ("-wal", "-shm")
+
+
+class StoreError(UserError):
+    """The session database cannot be used: locked, read-only, damaged, or the disk is full."""
+
+    exit_code = 5
+
+
+# One tuple of statements per schema version; PRAGMA user_version counts the ones applied.
+# Add a new tuple to change the schema; never edit an old one.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE clients (
+             name TEXT PRIMARY KEY,
+             created_at TEXT NOT NULL)""",
+        """CREATE TABLE sessions (
+             id INTEGER PRIMARY KEY,
+             client TEXT NOT NULL REFERENCES clients(name) ON DELETE CASCADE,
+             routine TEXT NOT NULL,
+             minutes INTEGER NOT NULL,
+             started_at TEXT NOT NULL,
+             ended_at TEXT,
+             end_reason TEXT,
+             duration REAL,
+             status TEXT NOT NULL DEFAULT 'running'
+               CHECK (status IN ('running', 'ended', 'interrupted')))""",
+        "CREATE INDEX sessions_by_client ON sessions(client, id)",
+        """CREATE TABLE events (
+             session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+             seq INTEGER NOT NULL,
+             t REAL NOT NULL,
+             type TEXT NOT NULL,
+             data TEXT NOT NULL,
+             wall TEXT NOT NULL,
+             PRIMARY KEY (session_id, seq))""",
+        """CREATE TABLE ratings (
+             session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+             measure TEXT NOT NULL,
+             "when" TEXT NOT NULL CHECK ("when" IN ('before', 'after')),
+             value INTEGER CHECK (value BETWEEN 1 AND 5),
+             PRIMARY KEY (session_id, measure, "when"))""",
+        """CREATE TABLE profile (
+             client TEXT NOT NULL REFERENCES clients(name) ON DELETE CASCADE,
+             foot TEXT NOT NULL,
+             area TEXT NOT NULL,
+             kind TEXT NOT NULL CHECK (kind IN ('sensitive', 'pressure')),
+             value TEXT,
+             PRIMARY KEY (client, foot, area, kind))""",
+    ),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class Rating:
+    """One measure rated at the start (baseline) and at the end of a session; None = not rated."""
+
+    measure: str
+    before: int | None
+    after: int | None
+
+    @property
+    def change(self) -> int | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: int
+    client: str
+    routine: str
+    minutes: int
+    started_at: str  # UTC, ISO 8601
+    ended_at: str | None
+    end_reason: str | None
+    duration: float | None  # seconds of session time
+    status: str  # running | ended | interrupted
+    ratings: tuple[Rating, ...] = ()
+    last_step: dict[str, Any] | None = None  # data of the last "step" record: where the session was
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    t: float
+    type: str
+    data: dict[str, Any]
+    wall: str  # UTC, ISO 8601, when it was stored
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    summary: SessionSummary
+    events: tuple[Event, ...]
+
+    def of_type(self, type: str) -> list[Event]:
+        return [event for event in self.events if event.type == type]
+
+    @property
+    def steps(self) -> list[Event]:
+        return self.of_type("step")
+
+    @property
+    def plan_changes(self) -> list[Event]:
+        return self.of_type("plan")
+
+    @property
+    def safety_answers(self) -> list[Event]:
+        return self.of_type("safety")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime, timespec: str = "seconds") -> str:
+    return moment.astimezone(UTC).isoformat(timespec=timespec)
+
+
+class Store:
+    """The session database at ``path`` (created with its folders if missing, readable by you only)."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._lock = threading.Lock()  # one connection, shared by the runner's threads
+        _create_private(self.path)
+        with self._errors():
+            self._db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        try:
+            with self._errors():
+                self._db.execute("PRAGMA foreign_keys = ON")
+                self._use_wal()
+                self._db.execute("PRAGMA synchronous = FULL")
+                self._db.execute("PRAGMA secure_delete = ON")  # forgotten data is overwritten, not left
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def begin_session(self, client: str, routine: str, minutes: int) -> int:
+        """Start a session for ``client`` (created if new); returns its id. Status is 'running'."""
+        if not client.strip():
+            raise UserError("a session needs a client name; give one, or use the default 'me'")
+        now = self._now()
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO clients (name, created_at) VALUES (?, ?)", (client, now))
+            cursor = db.execute(
+                "INSERT INTO sessions (client, routine, minutes, started_at) VALUES (?, ?, ?, ?)",
+                (client, routine, minutes, now),
+            )
+            return int(cursor.lastrowid)
+
+    def record(self, session_id: int, t: float, type: str, data: dict[str, Any]) -> None:
+        """Store one record (and what it changes in ratings/profile) in one committed transaction.
+
+        Types without a rule here are stored as they are; a known type missing a field it needs is a
+        bug in the caller and raises ValueError before anything is written."""
+        derive = _DERIVED.get(type)
+        if derive is not None:
+            _check(type, data)
+        payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        now = self._clock()
+        with self._write() as db:
+            client = self._client_of(db, session_id)
+            (seq,) = db.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE session_id = ?", (session_id,)
+            ).fetchone()
+            db.execute(
+                "INSERT INTO events (session_id, seq, t, type, data, wall) VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, seq, float(t), type, payload, _iso(now, "milliseconds")),
+            )
+            if derive is not None:
+                derive(db, session_id, client, data, _iso(now))
+
+    def end_session(self, session_id: int, reason: str, duration: float) -> None:
+        with self._write() as db:
+            client = self._client_of(db, session_id)
+            _end(db, session_id, client, {"reason": reason, "duration": duration}, self._now())
+
+    def mark_interrupted(self) -> int:
+        """Turn every 'running' session into 'interrupted'; returns how many.
+
+        Call it at start-up, when no other companion is using this database: the store cannot tell a
+        session whose process died from one that is still going."""
+        with self._write() as db:
+            return db.execute("UPDATE sessions SET status = 'interrupted' WHERE status = 'running'").rowcount
+
+    def forget(self, client: str) -> int:
+        """Delete ``client`` and all their sessions, events, ratings and profile, then VACUUM so that
+        nothing of them stays in the file. Returns how many sessions were deleted."""
+        with self._write() as db:
+            (count,) = db.execute("SELECT COUNT(*) FROM sessions WHERE client = ?", (client,)).fetchone()
+            db.execute("DELETE FROM clients WHERE name = ?", (client,))  # cascades to everything else
+        with self._lock, self._errors():
+            self._db.execute("VACUUM")
+            busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise StoreError(
+                f"{client} was deleted, but traces stay in {self.path}-wal while another companion "
+                "has it open; close it and run forget again"
+            )
+        return int(count)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def clients(self) -> list[str]:
+        with self._read() as db:
+            return [name for (name,) in db.execute("SELECT name FROM clients ORDER BY name")]
+
+    def profile(self, client: str) -> Profile:
+        """What carries over to the next session: the areas still sore and the preferred pressures."""
+        profile = Profile(client=client)
+        with self._read() as db:
+            rows = db.execute("SELECT foot, area, kind, value FROM profile WHERE client = ?", (client,))
+            for foot, area, kind, value in rows:
+                if kind == "sensitive":
+                    profile.sensitive.add((foot, area))
+                else:
+                    profile.pressure[(foot, area)] = value
+        return profile
+
+    def sessions(self, client: str | None = None) -> list[SessionSummary]:
+        """Sessions oldest first, of one client or of everyone."""
+        where, args = ("WHERE client = ?", (client,)) if client is not None else ("", ())
+        with self._read() as db:
+            return self._summaries(db, where, args)
+
+    def session(self, session_id: int) -> SessionDetail:
+        with self._read() as db:
+            found = self._summaries(db, "WHERE id = ?", (session_id,))
+            if not found:
+                raise _no_session(session_id)
+            rows = db.execute(
+                "SELECT seq, t, type, data, wall FROM events WHERE session_id = ? ORDER BY seq",
+                (session_id,),
+            )
+            events = tuple(Event(seq, t, type, json.loads(data), wall) for seq, t, type, data, wall in rows)
+        return SessionDetail(found[0], events)
+
+    def last_interrupted(self, client: str) -> SessionSummary | None:
+        """The client's latest session if it was interrupted (with ``last_step`` to offer a resume);
+        None if their latest session ended normally or they have none. Call ``mark_interrupted`` first."""
+        with self._read() as db:
+            latest = self._summaries(
+                db, "WHERE id = (SELECT MAX(id) FROM sessions WHERE client = ?)", (client,)
+            )
+        if latest and latest[0].status == "interrupted":
+            return latest[0]
+        return None
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _summaries(self, db: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[SessionSummary]:
+        rows = db.execute(
+            "SELECT id, client, routine, minutes, started_at, ended_at, end_reason, duration, status "
+            f"FROM sessions {where} ORDER BY id",
+            args,
+        ).fetchall()
+        ids = [row[0] for row in rows]
+        marks = ",".join("?" * len(ids))
+        ratings: dict[int, dict[str, dict[str, int | None]]] = {}
+        for session_id, measure, when, value in db.execute(
+            f'SELECT session_id, measure, "when", value FROM ratings WHERE session_id IN ({marks})', ids
+        ):
+            ratings.setdefault(session_id, {}).setdefault(measure, {})[when] = value
+        last_steps = {
+            session_id: json.loads(data)
+            for session_id, data in db.execute(
+                "SELECT e.session_id, e.data FROM events e "
+                f"WHERE e.session_id IN ({marks}) AND e.type = 'step' AND e.seq = "
+                "(SELECT MAX(seq) FROM events WHERE session_id = e.session_id AND type = 'step')",
+                ids,
+            )
+        }
+        return [
+            SessionSummary(
+                *row,
+                ratings=tuple(
+                    Rating(measure, by_when.get("before"), by_when.get("after"))
+                    for measure, by_when in sorted(ratings.get(row[0], {}).items())
+                ),
+                last_step=last_steps.get(row[0]),
+            )
+            for row in rows
+        ]
+
+    def _client_of(self, db: sqlite3.Connection, session_id: int) -> str:
+        row = db.execute("SELECT client FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise _no_session(session_id)
+        return str(row[0])
+
+    def _now(self) -> str:
+        return _iso(self._clock())
+
+    def _use_wal(self) -> None:
+        """Switch to the WAL journal (a no-op once the file is WAL). When companions open a new file
+        at the same moment, SQLite answers 'busy' here without waiting, so wait here instead."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _migrate(self) -> None:
+        with self._errors():
+            (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the database {self.path} was written by a newer companion (schema {version}); "
+                "upgrade companion or pass --db with another file"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self._write() as db:
+            (version,) = db.execute("PRAGMA user_version").fetchone()  # another process may have won
+            for number in range(version, SCHEMA_VERSION):
+                for statement in _MIGRATIONS[number]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction that takes the write lock up front (waiting up to the busy
+        timeout for another writer), so it cannot deadlock half-way."""
+        with self._lock, self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot across several queries."""
+        with self._lock, self._errors():
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite errors a person can fix become one StoreError line; anything else is a bug."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            hint = _HINTS.get(getattr(exc, "sqlite_errorcode", -1) & 0xFF)
+            if hint is None:
+                raise
+            raise StoreError(f"the database {self.path} {hint}") from exc
+
+
+_HINTS = {
+    sqlite3.SQLITE_BUSY: "is busy with another companion; wait for it to finish and try again",
+    sqlite3.SQLITE_LOCKED: "is locked by another program; close it and try again",
+    sqlite3.SQLITE_READONLY: "is read-only; make it writable (chmod u+w) or pass --db with another file",
+    sqlite3.SQLITE_CORRUPT: "is damaged; move it aside (a new one will be made) or restore a backup",
+    sqlite3.SQLITE_NOTADB: "is not a companion database; move it aside or pass --db with another file",
+    sqlite3.SQLITE_FULL: "cannot grow: the disk is full; free some space and try again",
+    sqlite3.SQLITE_IOERR: "could not be read or written (disk full or failing?); free space or pass --db",
+    sqlite3.SQLITE_CANTOPEN: "cannot be opened; check you may read and write it and its folder, or pass --db",
+    sqlite3.SQLITE_PERM: "may not be opened; check its permissions, or pass --db with another file",
+}
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file mode 0600 before SQLite opens it (SQLite gives the WAL and SHM files
+    the same mode), and tighten an existing one of ours that others could read."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        for file in (path, *(path.with_name(path.name + suffix) for suffix in _SIDE_FILES)):
+            try:
+                status = file.stat()
+            except FileNotFoundError:
+                continue
+            if status.st_mode & 0o077 and status.st_uid == os.geteuid():
+                file.chmod(status.st_mode & 0o600)
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise StoreError(
+            f"cannot create the database {path}: {reason}; pass --db with a path you can write"
+        ) from exc
+
+
+def _no_session(session_id: int) -> UserError:
+    return UserError(f"no session {session_id}; see companion history")
+
+
+_REQUIRED = {
+    "rating": ("measure", "when"),
+    "sensitive": ("foot", "area"),
+    "recovered": ("foot", "area"),
+    "preference": ("foot", "area", "pressure"),
+    "end": ("reason", "duration"),
+}
+
+
+def _check(type: str, data: dict[str, Any]) -> None:
+    missing = [key for key in _REQUIRED[type] if key not in data]
+    if missing:
+        raise ValueError(f"a {type!r} record needs {', '.join(missing)}: {data!r}")
+    if type == "rating":
+        value = data.get("value")
+        if data["when"] not in ("before", "after"):
+            raise ValueError(f"a rating is 'before' or 'after', not {data['when']!r}")
+        if value is not None and (isinstance(value, bool) or value not in range(1, 6)):
+            raise ValueError(f"a rating value is 1..5 or None, not {value!r}")
+
+
+def _rating(db: sqlite3.Connection, session_id: int, client: str, data: dict[str, Any], now: str) -> None:
+    db.execute(
+        'INSERT OR REPLACE INTO ratings (session_id, measure, "when", value) VALUES (?, ?, ?, ?)',
+        (session_id, data["measure"], data["when"], data.get("value")),
+    )
+
+
+def _sensitive(db: sqlite3.Connection, session_id: int, client: str, data: dict[str, Any], now: str) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO profile (client, foot, area, kind, value) VALUES (?, ?, ?, 'sensitive', ?)",
+        (client, data["foot"], data["area"], data.get("reason")),
+    )
+
+
+def _recovered(db: sqlite3.Connection, session_id: int, client: str, data: dict[str, Any], now: str) -> None:
+    db.execute(
+        "DELETE FROM profile WHERE client = ? AND foot = ? AND area = ? AND kind = 'sensitive'",
+        (client, data["foot"], data["area"]),
+    )
+
+
+def _preference(db: sqlite3.Connection, session_id: int, client: str, data: dict[str, Any], now: str) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO profile (client, foot, area, kind, value) VALUES (?, ?, ?, 'pressure', ?)",
+        (client, data["foot"], data["area"], data["pressure"]),
+    )
+
+
+def _end(db: sqlite3.Connection, session_id: int, client: str, data: dict[str, Any], now: str) -> None:
+    db.execute(
+        "UPDATE sessions SET status = 'ended', ended_at = ?, end_reason = ?, duration = ? WHERE id = ?",
+        (now, data["reason"], float(data["duration"]), session_id),
+    )
+
+
+_DERIVED: dict[str, Callable[[sqlite3.Connection, int, str, dict[str, Any], str], None]] = {
+    "rating": _rating,
+    "sensitive": _sensitive,
+    "recovered": _recovered,
+    "preference": _preference,
+    "end": _end,
+}

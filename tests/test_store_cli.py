@@ -1,0 +1,208 @@
+"""`companion history` and `companion report` on a small database built here."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from companion.cli import main
+from companion.cli.store_cmds import history_table
+from companion.store import Store
+
+START = datetime(2025, 3, 1, 14, 5, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """Maria: two sessions (one ended, one interrupted); Jo: one session without ratings."""
+    path = tmp_path / "history.sqlite3"
+    now = [START]
+    with Store(path, clock=lambda: now[0]) as store:
+        first = store.begin_session("Maria", "circulation", 20)
+        for t, type, data in [
+            (0, "safety", {"question": "circulation", "answer": "no", "text": "no I don't"}),
+            (1, "safety", {"question": "wounds", "answer": "skip", "text": "skip"}),
+            (2, "rating", {"measure": "warmth", "value": 2, "when": "before"}),
+            (3, "rating", {"measure": "comfort", "value": 3, "when": "before"}),
+            (
+                10,
+                "step",
+                {
+                    "id": "l-toes",
+                    "phase": "warm-up",
+                    "foot": "left",
+                    "area": "toes",
+                    "technique": "stroking",
+                    "pressure": "light",
+                    "duration": 60,
+                },
+            ),
+            (
+                70,
+                "step",
+                {
+                    "id": "l-arch",
+                    "phase": "main",
+                    "foot": "left",
+                    "area": "arch",
+                    "technique": "kneading",
+                    "pressure": "medium",
+                    "duration": 90,
+                },
+            ),
+            (95, "intent", {"intent": "pain", "text": "ouch that hurts"}),
+            (95, "plan", {"change": "pressure", "step": "l-arch", "reason": "pain reported", "to": "light"}),
+            (96, "sensitive", {"foot": "left", "area": "heel", "reason": "pain"}),
+            (100, "pause", {"reason": "asked"}),
+            (130, "resume", {}),
+            (131, "plan", {"change": "skip", "step": "l-heel", "reason": "sensitive area"}),
+            (1200, "rating", {"measure": "warmth", "value": 4, "when": "after"}),
+            (1201, "rating", {"measure": "comfort", "value": 4, "when": "after"}),
+            (1202, "end", {"reason": "completed", "duration": 1202}),
+        ]:
+            now[0] = START + timedelta(seconds=t)
+            store.record(first, t, type, data)
+        now[0] = START + timedelta(days=1)
+        second = store.begin_session("Maria", "circulation", 20)
+        store.record(second, 0, "rating", {"measure": "warmth", "value": 3, "when": "before"})
+        store.record(second, 40, "step", {"id": "r-arch", "foot": "right", "area": "arch"})
+        store.mark_interrupted()
+        now[0] = START + timedelta(days=1, minutes=21)
+        jo = store.begin_session("Jo", "quick", 5)
+        store.end_session(jo, "stopped", 65)
+    return path
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_history_lists_sessions_with_ratings_and_trends(db: Path) -> None:
+    code, out = run("history", "--db", str(db))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[:3] == [
+        "Session 1, 2025-03-01 14:05, Maria, circulation, 20 min, ended: completed. "
+        "Ratings: comfort 3 → 4 (+1); warmth 2 → 4 (+2).",
+        "Session 2, 2025-03-02 14:05, Maria, circulation, 20 min, interrupted. "
+        "Ratings: warmth 3 → not rated.",
+        "Session 3, 2025-03-02 14:26, Jo, quick, 5 min, ended: stopped. Ratings: none.",
+    ]
+    assert "Trends for Maria over 2 sessions:" in lines
+    assert "  comfort: before 3; after 4; average change in a session +1.0" in lines
+    assert "  warmth: before 2, 3; after 4; baseline 2 → 3 (+1); average change in a session +2.0" in lines
+    assert not any(line.startswith("Trends for Jo") for line in lines)  # Jo has no ratings
+    assert not any(ch in out for ch in "┃│┏━")  # piped: no box drawing for screen readers
+
+
+def test_history_of_one_client_from_the_environment(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPANION_DB", str(db))
+    code, out = run("history", "--client", "Jo")
+    assert code == 0
+    assert out.splitlines() == [
+        "Session 3, 2025-03-02 14:26, Jo, quick, 5 min, ended: stopped. Ratings: none."
+    ]
+    code, out = run("history", "--client", "Nobody")
+    assert out == "No sessions for Nobody. Clients: Jo, Maria.\n"
+
+
+def test_history_without_a_database_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "none.sqlite3"
+    code, out = run("history", "--db", str(path))
+    assert (code, out) == (0, f"No sessions recorded yet ({path} does not exist).\n")
+    assert not path.exists()
+
+
+def test_history_on_a_terminal_is_a_table(db: Path) -> None:
+    with Store(db) as store:
+        table = history_table(store.sessions())
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
+    console.print(table)
+    text = console.file.getvalue()
+    assert "Ratings before → after" in text
+    row = next(line for line in text.splitlines() if "Maria" in line and "completed" in line)
+    assert "2025-03-01 14:05" in row and "comfort 3 → 4 (+1)" in row
+
+
+def test_report_tells_what_was_done_and_why(db: Path) -> None:
+    code, out = run("report", "1", "--db", str(db))
+    assert code == 0
+    assert out.splitlines() == [
+        "Session 1 for Maria: routine circulation, 20 minutes planned.",
+        "Started 2025-03-01 14:05; ended 14:25: completed after 20 min 2 s.",
+        "",
+        "Safety answers:",
+        '  - circulation: no (heard "no I don\'t")',
+        "  - wounds: skip",
+        "",
+        "Steps done (2):",
+        "  - 0:10  left foot, toes: stroking, light pressure, 60 s",
+        "  - 1:10  left foot, arch: kneading, medium pressure, 90 s",
+        "",
+        "Plan changes:",
+        "  - 1:35  pressure on l-arch: pain reported (to light)",
+        "  - 2:11  skip on l-heel: sensitive area",
+        "",
+        "Paused 1 time: asked.",
+        "",
+        "Noted for next time:",
+        "  - sore: left foot, heel (pain)",
+        "",
+        "Ratings (before → after):",
+        "  - comfort 3 → 4 (+1)",
+        "  - warmth 2 → 4 (+2)",
+    ]
+
+
+def test_report_of_an_interrupted_session_says_where_it_stopped(db: Path) -> None:
+    code, out = run("report", "2", "--db", str(db))
+    assert code == 0
+    assert "Started 2025-03-02 14:05; interrupted during right foot, arch, 0:40 into the session." in out
+    assert "Plan changes:\n  none" in out
+    assert "  - warmth 3 → not rated" in out
+
+
+def test_report_of_a_missing_session_is_one_line_and_exit_2(db: Path, tmp_path: Path) -> None:
+    for path in (db, tmp_path / "none.sqlite3"):
+        result = subprocess.run(
+            [sys.executable, "-m", "companion", "report", "9", "--db", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr == "companion: no session 9; see companion history\n"
+
+
+def test_a_broken_database_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(b"this is a shopping list, not a database" * 200)
+    result = subprocess.run(
+        [sys.executable, "-m", "companion", "history", "--db", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 5
+    assert result.stderr == (
+        f"companion: the database {path} is not a companion database; "
+        "move it aside or pass --db with another file\n"
+    )
