@@ -67,8 +67,10 @@ def run(options: LiveOptions, outputs: list[Sink], start_inputs: Callable[[queue
 
     store = Store(options.db or paths.default_db())
     store.mark_interrupted()
+    interrupted = store.last_interrupted(options.client)
+    resume_at = interrupted.last_step["id"] if interrupted and interrupted.last_step else None
     engine = build_engine(options.routine, options.minutes, store.profile(options.client),
-                          options.cleared_by_physician, options.lang)
+                          options.cleared_by_physician, options.lang, resume_at)
     session_id = store.begin_session(options.client, engine.routine.name, options.minutes)
     session = Session(engine, [StoreSink(store, session_id), *outputs])
     inbox: queue.Queue = queue.Queue()

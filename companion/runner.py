@@ -31,10 +31,11 @@ class Sink(Protocol):
 
 
 def build_engine(routine: str, minutes: float, profile: Profile | None = None, cleared_by_physician: bool = False,
-                 lang: str = "en") -> Engine:
+                 lang: str = "en", resume_at: str | None = None) -> Engine:
     loaded = load_routine(routine)
     options = SessionOptions(minutes=minutes, cleared_by_physician=cleared_by_physician,
-                             help_words=load_phrases(lang).help_words, profile=profile or Profile())
+                             help_words=load_phrases(lang).help_words, profile=profile or Profile(),
+                             resume_at=resume_at)
     return Engine(loaded, scale_steps(loaded, minutes), options)
 
 

@@ -233,3 +233,19 @@ def test_end_request_goes_to_ratings_and_device_loss_pauses():
     assert engine.stage == "closing" and any(isinstance(a, Say) and a.kind == "question" for a in end)
     engine.handle(EndRequested("interrupted (Ctrl-C)", 411))
     assert engine.finished and engine.end_reason == "interrupted (Ctrl-C)"
+
+
+def test_an_interrupted_session_is_offered_to_resume_where_it_stopped():
+    from companion.runner import Session, build_engine, simulate
+    from companion.script import parse_script
+    from companion.speech.phrases import load_phrases
+
+    engine = build_engine("foot-circulation", 20, resume_at="left-arch")
+    out = Collector()
+    simulate(Session(engine, [out]), parse_script("> yes\n" + SAFE), load_phrases("en"))
+    assert out.said()[1] == "Last time we stopped during the arch work on your left foot. Shall we resume there?"
+    assert out.of("step")[0]["id"] == "left-arch"
+    fresh = build_engine("foot-circulation", 20, resume_at="left-arch")
+    again = Collector()
+    simulate(Session(fresh, [again]), parse_script("> no\n" + SAFE), load_phrases("en"))
+    assert again.of("step")[0]["id"] == "soak"

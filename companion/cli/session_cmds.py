@@ -69,6 +69,32 @@ def simulate(script: Path, routine: str, minutes: int, client: str, cleared_by_p
     run(Session(engine, sinks), parsed, load_phrases("en"))
 
 
+@click.command()
+@routine_option
+@minutes_option
+@client_option
+@db_option
+@cleared_option
+@click.option("--text", is_flag=True, help="Type commands and read the companion instead of speaking and listening.")
+@click.option("--plain", is_flag=True, help="One plain line per recorded event (screen readers, logs).")
+@click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0, show_default=True,
+              help="Run the session clock this many times faster (tests, demos).")
+def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by_physician: bool, text: bool,
+            plain: bool, speed: float) -> None:
+    """Run a guided session: by voice, or typed with --text."""
+    from companion import live
+    from companion.runner import PlainSink
+
+    options = live.LiveOptions(routine=routine, minutes=minutes, client=client, db=db,
+                               cleared_by_physician=cleared_by_physician, speed=speed)
+
+    def keyboard(inbox):
+        live.read_lines(sys.stdin, inbox)
+        return lambda: None
+
+    live.run(options, [PlainSink(sys.stdout)], keyboard)
+
+
 @click.group()
 def routines() -> None:
     """List, show and check routines."""
@@ -111,4 +137,4 @@ def routines_validate(file: Path) -> None:
     click.echo(f"{file}: ok ({len(routine.steps)} steps, {routine.minutes} minutes)")
 
 
-commands = [simulate, routines]
+commands = [session, simulate, routines]

@@ -55,6 +55,7 @@ class SessionOptions:
     cleared_by_physician: bool = False
     help_words: tuple[str, ...] = ()
     profile: Profile = field(default_factory=Profile)
+    resume_at: str | None = None  # id of the step an interrupted session stopped in: offer to go on from there
 
 
 class Engine:
@@ -187,6 +188,11 @@ class Engine:
     # --- opening: profile, safety, baseline --------------------------------------------------------------
     def _queue_opening(self) -> None:
         profile = self.options.profile
+        resume = next((p.step for p in self.plan if p.step.id == self.options.resume_at), None)
+        if resume is not None:
+            self.questions.append(Question(
+                "resume", f"Last time we stopped during {wording.work_on(resume)}. Shall we resume there?",
+                "yesno", self._resume_answer(resume.id)))
         for foot, area in sorted(profile.sensitive):
             self.questions.append(Question(
                 f"profile-sore-{foot}-{area}", f"Last time {wording.spot(foot, area)} was sore. Is it still sore?",
@@ -213,6 +219,16 @@ class Engine:
             intro = "Now let's agree how we'll measure circulation today. " if i == 0 else ""
             self.questions.append(self._rating_question(measure.id, "before", intro +
                 f"Rate the {measure.label} from one, {measure.low}, to five, {measure.high}."))
+
+    def _resume_answer(self, step_id: str) -> Callable[[Answer], list[Action]]:
+        def on_answer(value: Answer) -> list[Action]:
+            if not value:
+                return [self._say("Then we'll start from the beginning.", "confirm")]
+            first = next(i for i, p in enumerate(self.plan) if p.step.id == step_id)
+            changes = [adapt.skip(p, "done in the interrupted session") for p in self.plan[:first] if p.active]
+            return self._plan_records(changes) + [self._say(
+                "We'll go on from there, after a short safety check.", "confirm")]
+        return on_answer
 
     def _still_sore(self, foot: str, area: str) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:

@@ -74,3 +74,10 @@ def next_up(step: Step | None) -> str:
     if step is None:
         return "Ten seconds left. This is the last step."
     return f"Ten seconds left. Next: {place(step.foot, step.area)}, {step.technique}."
+
+
+def work_on(step: Step) -> str:
+    """"the arch work on your left foot", "the palm warming on both feet"."""
+    feet = "both feet" if step.foot == "both" else f"your {step.foot} foot"
+    what = step.technique if step.area == "whole" else f"{place('left', step.area).split(', ')[1]} work"
+    return f"the {what} on {feet}"
