@@ -75,24 +75,38 @@ def simulate(script: Path, routine: str, minutes: int, client: str, cleared_by_p
 @client_option
 @db_option
 @cleared_option
+@click.option("--engine", type=click.Choice(["auto", "pocketsphinx", "vosk", "text"]), default="auto",
+              show_default=True, help="Listening engine; text = type commands (same as --text).")
+@click.option("--lang", default="en", show_default=True, help="Language of the spoken commands (en, ko).")
+@click.option("--voice", default=None, help="Voice profile (see: companion voices list).")
+@click.option("--input-device", default=None, help="Microphone: index or part of its name (see: companion devices).")
+@click.option("--output-device", default=None, help="Speaker: index or part of its name (see: companion devices).")
 @click.option("--text", is_flag=True, help="Type commands and read the companion instead of speaking and listening.")
 @click.option("--plain", is_flag=True, help="One plain line per recorded event (screen readers, logs).")
 @click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0, show_default=True,
               help="Run the session clock this many times faster (tests, demos).")
-def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by_physician: bool, text: bool,
+def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by_physician: bool, engine: str,
+            lang: str, voice: str | None, input_device: str | None, output_device: str | None, text: bool,
             plain: bool, speed: float) -> None:
-    """Run a guided session: by voice, or typed with --text."""
+    """Run a guided session by voice (or typed, with --text). Say "help" at any time."""
     from companion import live
     from companion.runner import PlainSink
 
     options = live.LiveOptions(routine=routine, minutes=minutes, client=client, db=db,
-                               cleared_by_physician=cleared_by_physician, speed=speed)
+                               cleared_by_physician=cleared_by_physician, speed=speed, lang=lang)
+    outputs = [PlainSink(sys.stdout)]
+    if text or engine == "text":
+        def keyboard(inbox):
+            live.read_lines(sys.stdin, inbox)
+            return lambda: None
 
-    def keyboard(inbox):
-        live.read_lines(sys.stdin, inbox)
-        return lambda: None
+        live.run(options, outputs, keyboard)
+        return
+    from companion.voice import VoiceIO
 
-    live.run(options, [PlainSink(sys.stdout)], keyboard)
+    voice_io = VoiceIO(engine=engine, lang=lang, voice=voice, input_device=input_device, output_device=output_device,
+                       announce=lambda line: click.echo(line, err=True))
+    live.run(options, [voice_io.sink, *outputs], voice_io.start)
 
 
 @click.group()
