@@ -61,7 +61,7 @@ def recording(path: Path) -> bytes:
     samples, _ = read_samples(path)
     frames = samples[: samples.size // FRAME * FRAME].reshape(-1, FRAME)
     quiet = float(np.percentile([frame_db(f) for f in frames], 10))
-    return to_pcm16(np.concatenate([noise_floor(0.3, quiet), samples]))
+    return to_pcm16(np.concatenate([noise_floor(4800, quiet), samples]))
 
 
 def intents(found: list[Recognition]) -> list[tuple[str, object]]:
@@ -121,13 +121,13 @@ def test_quiet_room_gives_nothing_and_costs_no_decode(whisper: WhisperRecognizer
 
 
 def test_steady_white_noise_gives_nothing(whisper: WhisperRecognizer) -> None:
-    assert intents(hear(whisper, to_pcm16(noise_floor(3.0, -20.0, seed=3)))) == []
+    assert intents(hear(whisper, to_pcm16(noise_floor(48000, -20.0, seed=3)))) == []
 
 
 @pytest.mark.parametrize("dbfs", [-35.0, -20.0])
 def test_noise_that_starts_suddenly_gives_no_intent(whisper: WhisperRecognizer, dbfs: float) -> None:
     # The gate opens on the onset (the room got 25-40 dB louder): Whisper must not invent a command.
-    audio = np.concatenate([noise_floor(1.0, -60.0), noise_floor(2.0, dbfs, seed=4), noise_floor(1.0, -60.0)])
+    audio = np.concatenate([noise_floor(16000, -60.0), noise_floor(32000, dbfs, seed=4), noise_floor(16000, -60.0)])
     assert intents(hear(whisper, to_pcm16(audio))) == []
 
 

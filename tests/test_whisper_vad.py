@@ -29,7 +29,7 @@ def test_each_recorded_word_is_one_segment() -> None:
             samples, _ = read_samples(path)
             frames = samples[: samples.size // FRAME * FRAME].reshape(-1, FRAME)
             quiet = float(np.percentile([frame_db(f) for f in frames], 10))
-            counts.append(len(segments(np.concatenate([noise_floor(0.3, quiet), samples]))))
+            counts.append(len(segments(np.concatenate([noise_floor(4800, quiet), samples]))))
     assert counts.count(1) >= 0.9 * len(counts), counts
 
 
@@ -50,22 +50,22 @@ def test_two_phrases_with_a_pause_are_two_segments() -> None:
 @pytest.mark.parametrize("dbfs", [-70.0, -50.0, -30.0, -15.0])
 def test_steady_noise_never_opens_the_gate(dbfs: float) -> None:
     gate = VoiceGate()
-    assert gate.feed(noise_floor(5.0, dbfs, seed=2)) + gate.flush() == []
+    assert gate.feed(noise_floor(80000, dbfs, seed=2)) + gate.flush() == []
     assert gate.noise_floor_db == pytest.approx(dbfs, abs=2.0)
 
 
 def test_the_floor_follows_the_room() -> None:
     gate = VoiceGate()
-    gate.feed(noise_floor(3.0, -60.0))
+    gate.feed(noise_floor(48000, -60.0))
     assert gate.noise_floor_db == pytest.approx(-60, abs=2)
-    gate.feed(noise_floor(4.0, -35.0, seed=5))  # a fan was switched on: one segment at the onset at most
+    gate.feed(noise_floor(64000, -35.0, seed=5))  # a fan was switched on: one segment at the onset at most
     assert gate.noise_floor_db == pytest.approx(-35, abs=2)
     assert not gate.in_speech
 
 
 def test_speech_is_heard_over_a_louder_room() -> None:
     speech = to_float(speech_pcm("pause", floor_dbfs=-200.0))
-    room = noise_floor(speech.size / 16000 + 2.0, -35.0, seed=6)
+    room = noise_floor(speech.size + 32000, -35.0, seed=6)
     room[16000 : 16000 + speech.size] += speech  # speech peaks around -10 dBFS: ~20 dB over the room
     assert len(segments(room.astype(np.float32))) == 1
 
