@@ -151,4 +151,16 @@ def routines_validate(file: Path) -> None:
     click.echo(f"{file}: ok ({len(routine.steps)} steps, {routine.minutes} minutes)")
 
 
-commands = [session, simulate, routines]
+@click.command()
+@click.option("--lang", default="en", show_default=True, help="Language of the phrase table.")
+def phrases(lang: str) -> None:
+    """What you can say: every voice command and its phrasings (from the language's phrase table)."""
+    from companion.speech.phrases import load_phrases
+
+    table = load_phrases(lang)
+    for intent in table.intents():
+        marker = "  (heard even while the companion speaks)" if intent in table.safety else ""
+        click.echo(f"{intent:14} {' | '.join(table.phrases_for(intent))}{marker}")
+
+
+commands = [session, simulate, routines, phrases]
