@@ -74,6 +74,9 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
              value TEXT,
              PRIMARY KEY (client, foot, area, kind))""",
     ),
+    # 2: the process that runs a session, so that a second companion on the same file can tell a live
+    # session from one whose process died.
+    ("ALTER TABLE sessions ADD COLUMN pid INTEGER",),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -188,8 +191,8 @@ class Store:
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO clients (name, created_at) VALUES (?, ?)", (client, now))
             cursor = db.execute(
-                "INSERT INTO sessions (client, routine, minutes, started_at) VALUES (?, ?, ?, ?)",
-                (client, routine, minutes, now),
+                "INSERT INTO sessions (client, routine, minutes, started_at, pid) VALUES (?, ?, ?, ?, ?)",
+                (client, routine, minutes, now, os.getpid()),
             )
             return int(cursor.lastrowid)
 
@@ -221,12 +224,13 @@ class Store:
             _end(db, session_id, client, {"reason": reason, "duration": duration}, self._now())
 
     def mark_interrupted(self) -> int:
-        """Turn every 'running' session into 'interrupted'; returns how many.
-
-        Call it at start-up, when no other companion is using this database: the store cannot tell a
-        session whose process died from one that is still going."""
+        """Turn every 'running' session whose process is gone into 'interrupted'; returns how many.
+        A session still run by a live process on this machine (another companion) is left alone."""
         with self._write() as db:
-            return db.execute("UPDATE sessions SET status = 'interrupted' WHERE status = 'running'").rowcount
+            running = db.execute("SELECT id, pid FROM sessions WHERE status = 'running'").fetchall()
+            dead = [(sid,) for sid, pid in running if not _alive(pid)]
+            db.executemany("UPDATE sessions SET status = 'interrupted' WHERE id = ?", dead)
+            return len(dead)
 
     def forget(self, client: str) -> int:
         """Delete ``client`` and all their sessions, events, ratings and profile, then VACUUM so that
@@ -413,6 +417,21 @@ _HINTS = {
     sqlite3.SQLITE_CANTOPEN: "cannot be opened; check you may read and write it and its folder, or pass --db",
     sqlite3.SQLITE_PERM: "may not be opened; check its permissions, or pass --db with another file",
 }
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None or pid == os.getpid():
+        return False  # an older schema's session, or one this process left running and is not running now
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed process nobody has reaped yet (a zombie) is gone too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _create_private(path: Path) -> None:

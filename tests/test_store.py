@@ -402,3 +402,21 @@ def test_ctrl_c_keeps_a_committed_record(db_path: Path) -> None:
     assert result.returncode != 0 and "KeyboardInterrupt" in result.stderr
     with Store(db_path) as store:
         assert [e.data["text"] for e in store.session(1).events] == ["one"]
+
+
+def test_a_session_of_a_live_companion_is_not_marked_interrupted(tmp_path):
+
+    db = tmp_path / "two.sqlite3"
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from companion.store import Store\n"
+        f"s = Store(Path({str(db)!r})); s.begin_session('ann', 'foot-circulation', 20); print('ok', flush=True); time.sleep(30)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ok"
+        store = Store(db)
+        assert store.mark_interrupted() == 0 and store.sessions()[0].status == "running"
+        child.kill()
+        child.wait()
+        assert store.mark_interrupted() == 1 and store.sessions()[0].status == "interrupted"
+    finally:
+        child.kill()
