@@ -22,7 +22,8 @@ from companion.speech.recognizer import Recognition
 
 ECHO_TAIL_S = 0.8  # after speech ends, recognitions may still be completing on what was played
 ECHO_MEMORY_S = 15.0  # how long what was said counts as a possible echo
-PARTIAL_DEDUP_S = 2.5  # a final result repeating an early (partial) safety detection is the same utterance
+PARTIAL_DEDUP_S = 2.5
+BACK_AFTER_S = 3.0  # a final result repeating an early (partial) safety detection is the same utterance
 
 
 class SpeakerSink:
@@ -91,6 +92,42 @@ def _contains(said: list[str], heard: list[str]) -> bool:
     return any(said[i : i + n] == heard for i in range(len(said) - n + 1))
 
 
+class DeviceState:
+    """Reports a device lost at once, and back only once it has worked for BACK_AFTER_S: a headset being
+    plugged in, or an audio server restarting, can fail again right after it first opens."""
+
+    def __init__(self, what: str, report: Callable[[tuple], None]) -> None:
+        self.what, self.report = what, report
+        self.gone = False
+        self.pending: threading.Timer | None = None
+        self.lock = threading.Lock()
+
+    def lost(self) -> None:
+        with self.lock:
+            if self.pending is not None:
+                self.pending.cancel()  # it came back and went again: the same outage
+                self.pending = None
+                return
+            if not self.gone:
+                self.gone = True
+                self.report(("lost", self.what))
+
+    def back(self) -> None:
+        with self.lock:
+            if not self.gone or self.pending is not None:
+                return
+            self.pending = threading.Timer(BACK_AFTER_S, self._confirm)
+            self.pending.daemon = True
+            self.pending.start()
+
+    def _confirm(self) -> None:
+        with self.lock:
+            if self.pending is None:
+                return
+            self.pending, self.gone = None, False
+            self.report(("back", self.what))
+
+
 class VoiceIO:
     """Speaker, player, microphone and listener for a voice session; ``start(inbox)`` connects them."""
 
@@ -106,7 +143,9 @@ class VoiceIO:
         self.inbox: queue.Queue | None = None
         profile = load_voice(voice or default_voice_name())
         self.recognizer, description = open_recognizer(engine, lang)
-        self.player = Player(output_device, on_error=lambda exc: self._put(("lost", "speaker")))
+        self.devices = {what: DeviceState(what, self._put) for what in ("speaker", "microphone")}
+        self.player = Player(output_device, on_error=lambda exc: self.devices["speaker"].lost(),
+                             on_back=self.devices["speaker"].back)
         self.speaker = Speaker(profile, self.player)
         self.sink = SpeakerSink(self.speaker)
         self.gate = EchoGate(self.sink)
@@ -125,34 +164,35 @@ class VoiceIO:
             self._put(("intent", rec.intent))
 
     def _lost(self, exc: AudioDeviceError) -> None:
-        self._put(("lost", "microphone"))
+        self.devices["microphone"].lost()
 
     def _watch(self) -> None:
-        """Keeps the echo gate's idea of 'speaking' fresh, and notices the speaker coming back."""
-        speaker_ok = True
+        """Keeps the echo gate's idea of 'speaking' fresh."""
         while not self._stopping.wait(0.05):
             self.gate.note_speaking()
-            ok = self.player.ok()
-            if ok and not speaker_ok:
-                self._put(("back", "speaker"))
-            speaker_ok = ok
 
     def start(self, inbox: queue.Queue) -> Callable[[], None]:
         from companion.speech.listener import Listener
 
         self.inbox = inbox
         listener = Listener(self.recognizer, self.microphone, self._heard, self._lost,
-                            lambda: self._put(("back", "microphone"))).start()
+                            self.devices["microphone"].back).start()
         watcher = threading.Thread(target=self._watch, name="voice-watch", daemon=True)
         watcher.start()
 
-        def stop() -> None:
-            self.speaker.wait(timeout=15)  # let the last words be heard
-            self._stopping.set()
+        def close() -> None:
             listener.stop()
             if hasattr(self.recognizer, "close"):
                 self.recognizer.close()
             self.speaker.close()
             self.player.close()
+
+        def stop() -> None:
+            self.speaker.wait(timeout=30)  # let the last words be heard
+            self._stopping.set()
+            # Closing audio after a device was lost can block inside PortAudio: never let it hold the exit.
+            closing = threading.Thread(target=close, name="voice-close", daemon=True)
+            closing.start()
+            closing.join(timeout=5)
 
         return stop

@@ -149,26 +149,27 @@ def test_report_tells_what_was_done_and_why(db: Path) -> None:
         "Session 1 for Maria: routine circulation, 20 minutes planned.",
         "Started 2025-03-01 14:05; ended 14:25: completed after 20 min 2 s.",
         "",
-        "Safety answers:",
-        '  - circulation: no (heard "no I don\'t")',
-        "  - wounds: skip",
+        "Safety check:",
+        '  - Known circulation disorder, blood clot, or diabetes affecting the feet? no (heard "no I don\'t")',
+        "  - wounds? skipped (not answered)",
         "",
         "Steps done (2):",
-        "  - 0:10  left foot, toes: stroking, light pressure, 60 s",
-        "  - 1:10  left foot, arch: kneading, medium pressure, 90 s",
+        "  - 0:10  left foot, toes: stroking, light pressure, 1 min",
+        "  - 1:10  left foot, arch: kneading, medium pressure, 1 min 30 s",
         "",
-        "Plan changes:",
-        "  - 1:35  pressure on l-arch: pain reported (to light)",
-        "  - 2:11  skip on l-heel: sensitive area",
-        "",
-        "Paused 1 time: asked.",
+        "What changed and why:",
+        "  - 1:35  pain reported: left foot, arch: pressure to light",
+        "  - 1:36  pain: left foot, heel marked sore",
+        "  - 1:40  asked: paused",
+        "  - 2:10  asked to resume: resumed",
+        "  - 2:11  sensitive area: left out l-heel",
         "",
         "Noted for next time:",
         "  - sore: left foot, heel (pain)",
         "",
         "Ratings (before → after):",
-        "  - comfort 3 → 4 (+1)",
-        "  - warmth 2 → 4 (+2)",
+        "  - comfort: 3 → 4 (+1)",
+        "  - warmth: 2 → 4 (+2)",
     ]
 
 
@@ -176,8 +177,8 @@ def test_report_of_an_interrupted_session_says_where_it_stopped(db: Path) -> Non
     code, out = run("report", "2", "--db", str(db))
     assert code == 0
     assert "Started 2025-03-02 14:05; interrupted during right foot, arch, 0:40 into the session." in out
-    assert "Plan changes:\n  none" in out
-    assert "  - warmth 3 → not rated" in out
+    assert "What changed and why:\n  none" in out
+    assert "  - warmth: 3 → not rated" in out
 
 
 def test_report_of_a_missing_session_is_one_line_and_exit_2(db: Path, tmp_path: Path) -> None:

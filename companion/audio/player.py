@@ -44,12 +44,14 @@ class Player:
         rate: int = 22050,
         on_error: ErrorHandler | None = None,
         retry_interval: float = 1.0,
+        on_back: Callable[[], None] | None = None,
     ) -> None:
         """Opens the output device (AudioDeviceError if it cannot). `rate` is the preferred stream
         rate (that of the speech voice); the device's own rate is used when it rejects it."""
         self._device_spec = device
         self._preferred_rate = rate
         self._on_error = on_error
+        self._on_back = on_back  # called (off the audio thread) once a lost device works again
         self._retry_interval = retry_interval
         self._lock = threading.Lock()  # guards the queue and the current clip (callback side)
         self._stream_lock = threading.Lock()  # guards opening and closing the stream
@@ -90,9 +92,18 @@ class Player:
             self._idle.clear()
 
     def stop(self) -> None:
-        """Cut what is playing and drop everything queued, including what the device has buffered."""
+        """Cut what is playing and drop everything queued, including what the device has buffered.
+
+        Returns at once: the queue is emptied here (the callback then plays silence), and the device
+        buffer is discarded on a helper thread, since aborting a stream whose device has just vanished
+        can block inside PortAudio and the caller (the session loop) must never wait on it."""
         self._drop_queue()
-        with self._stream_lock:
+        threading.Thread(target=self._discard_buffer, name="player-stop", daemon=True).start()
+
+    def _discard_buffer(self) -> None:
+        if not self._stream_lock.acquire(timeout=2.0):
+            return  # another abort is stuck on a lost device; the supervisor will reopen it
+        try:
             stream = self._stream
             if stream is None or not self._ok:
                 return
@@ -105,6 +116,8 @@ class Player:
                 self._losses.put(devices.lost("output", self._device))
             finally:
                 self._restarting = False
+        finally:
+            self._stream_lock.release()
 
     def is_playing(self) -> bool:
         """True until the last queued sample has left the speaker."""
@@ -257,3 +270,8 @@ class Player:
                     log.exception("the player's on_error handler failed")
             while not self._closed.is_set() and not self.reopen():
                 self._closed.wait(self._retry_interval)
+            if self._on_back is not None and not self._closed.is_set():
+                try:
+                    self._on_back()
+                except Exception:
+                    log.exception("the player's on_back handler failed")

@@ -9,7 +9,8 @@ import click
 from companion import __version__
 
 # Each module defines ``commands``: a list of click commands added to the top-level group.
-MODULES = ("session_cmds", "store_cmds", "audio_cmds", "models_cmds", "doctor_cmds", "voice_cmds", "listen_cmds")
+MODULES = ("session_cmds", "store_cmds", "audio_cmds", "models_cmds", "doctor_cmds", "voice_cmds", "listen_cmds",
+           "config_cmds", "data_cmds")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

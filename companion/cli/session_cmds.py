@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -95,18 +96,29 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
     options = live.LiveOptions(routine=routine, minutes=minutes, client=client, db=db,
                                cleared_by_physician=cleared_by_physician, speed=speed, lang=lang)
     outputs = [PlainSink(sys.stdout)]
-    if text or engine == "text":
-        def keyboard(inbox):
-            live.read_lines(sys.stdin, inbox)
-            return lambda: None
 
+    def keyboard(inbox):
+        live.read_lines(sys.stdin, inbox)
+        return lambda: None
+
+    if text or engine == "text":
         live.run(options, outputs, keyboard)
         return
     from companion.voice import VoiceIO
 
     voice_io = VoiceIO(engine=engine, lang=lang, voice=voice, input_device=input_device, output_device=output_device,
                        announce=lambda line: click.echo(line, err=True))
-    live.run(options, [voice_io.sink, *outputs], voice_io.start)
+
+    def voice_and_keyboard(inbox):  # typed commands work in a voice session too
+        keyboard(inbox)
+        return voice_io.start(inbox)
+
+    live.run(options, [voice_io.sink, *outputs], voice_and_keyboard)
+    # Everything is recorded and committed. After a device was lost, PortAudio can abort while tearing
+    # down at interpreter exit (an assertion in its ALSA layer): leave without that teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @click.group()

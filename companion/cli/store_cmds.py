@@ -6,9 +6,7 @@ labelled text, with no box-drawing characters.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -16,8 +14,10 @@ from rich.table import Table
 from rich.text import Text
 
 from companion.errors import UserError
+from companion.exchange import write_private
 from companion.paths import default_db
-from companion.store import Event, Rating, SessionDetail, SessionSummary, Store
+from companion.report import FORMATS, local_time as _local, rating_text, render
+from companion.store import Rating, SessionSummary, Store
 
 _DB_OPTION = click.option(
     "--db",
@@ -29,8 +29,10 @@ _DB_OPTION = click.option(
 
 @click.command()
 @click.option("--client", help="Only this client's sessions.")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw each measure before and after, session by session, into this PNG file.")
 @_DB_OPTION
-def history(client: str | None, db_path: Path | None) -> None:
+def history(client: str | None, plot_file: Path | None, db_path: Path | None) -> None:
     """List past sessions with their ratings before → after, and each measure's trend."""
     path = db_path or default_db()
     if not path.exists():
@@ -38,13 +40,13 @@ def history(client: str | None, db_path: Path | None) -> None:
         return
     with Store(path) as store:
         summaries = store.sessions(client)
-        if not summaries:
-            known = store.clients()
-            if client is None or not known:
-                click.echo("No sessions recorded yet.")
-            else:
-                click.echo(f"No sessions for {client}. Clients: {', '.join(known)}.")
-            return
+        known = store.clients()
+    if not summaries:
+        if client is None or not known:
+            click.echo("No sessions recorded yet.")
+        else:
+            click.echo(f"No sessions for {client}. Clients: {', '.join(known)}.")
+        return
     console = Console()
     if console.is_terminal:
         console.print(history_table(summaries))
@@ -53,20 +55,47 @@ def history(client: str | None, db_path: Path | None) -> None:
             click.echo(_history_line(summary))
     for line in _trend_lines(summaries):
         click.echo(line)
+    if plot_file is not None:
+        _plot(summaries, client, known, plot_file)
+
+
+def _plot(summaries: list[SessionSummary], client: str | None, known: list[str], plot_file: Path) -> None:
+    """The history chart of one client (the only one, or the one chosen with --client)."""
+    if client is None and len(known) > 1:
+        raise UserError(f"--plot draws one client's sessions; add --client (one of: {', '.join(known)})")
+    if not any(s.ratings for s in summaries):
+        raise UserError(f"no ratings to plot for {summaries[0].client} yet; nothing written to {plot_file}")
+    from companion.plot import history_chart_png
+    from companion.report import load_routine_quietly
+
+    measures = {m.id: m for name in dict.fromkeys(s.routine for s in summaries)
+                if (routine := load_routine_quietly(name)) for m in routine.measures}
+    png = history_chart_png(summaries, {k: m.label for k, m in measures.items()},
+                            {k: (m.low, m.high) for k, m in measures.items()}, list(measures))
+    write_private(plot_file, png)
+    click.echo(f"Chart written to {plot_file}.", err=True)
 
 
 @click.command()
 @click.argument("session_id", metavar="SESSION", type=int)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text (plain, readable aloud), markdown, or html (one self-contained page with a chart).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (readable by you only) instead of the screen.")
 @_DB_OPTION
-def report(session_id: int, db_path: Path | None) -> None:
-    """One session: what was done, plan changes and why, safety answers, ratings before and after."""
+def report(session_id: int, fmt: str, output: Path | None, db_path: Path | None) -> None:
+    """One session: what was done, what changed and why, safety answers, ratings before and after."""
     path = db_path or default_db()
     if not path.exists():
         raise UserError(f"no session {session_id}; see companion history")
     with Store(path) as store:
         detail = store.session(session_id)
-    for line in report_lines(detail):
-        click.echo(line)
+    text = render(detail, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_private(output, text)
+    click.echo(f"Report written to {output}.", err=True)
 
 
 commands = [history, report]
@@ -123,140 +152,10 @@ def _trend(rated: list[Rating]) -> str:
     return "; ".join(parts)
 
 
-# -- report --------------------------------------------------------------------------------------
-
-
-def report_lines(detail: SessionDetail) -> list[str]:
-    """The session report as plain lines (readable aloud)."""
-    s = detail.summary
-    lines = [
-        f"Session {s.id} for {s.client}: routine {s.routine}, {s.minutes} minutes planned.",
-        _timing(detail),
-        "",
-        "Safety answers:",
-        *_items(safety_text(e.data) for e in detail.safety_answers),
-        "",
-        f"Steps done ({len(detail.steps)}):",
-        *_items(f"{_clock(e.t)}  {step_text(e.data)}" for e in detail.steps),
-        "",
-        "Plan changes:",
-        *_items(f"{_clock(e.t)}  {plan_text(e.data)}" for e in detail.plan_changes),
-    ]
-    pauses = detail.of_type("pause")
-    if pauses:
-        reasons = ", ".join(_field(e, "reason") or "no reason" for e in pauses)
-        lines += ["", f"Paused {len(pauses)} time{'s' if len(pauses) != 1 else ''}: {reasons}."]
-    profile_notes = [
-        *(
-            f"sore: {_place(e.data)} ({_field(e, 'reason') or 'no reason given'})"
-            for e in detail.of_type("sensitive")
-        ),
-        *(f"fine again: {_place(e.data)}" for e in detail.of_type("recovered")),
-        *(
-            f"prefers {_field(e, 'pressure')} pressure: {_place(e.data)}"
-            for e in detail.of_type("preference")
-        ),
-    ]
-    if profile_notes:
-        lines += ["", "Noted for next time:", *_items(profile_notes)]
-    lines += ["", "Ratings (before → after):", *_items(rating_text(r) for r in s.ratings)]
-    return lines
-
-
-def _timing(detail: SessionDetail) -> str:
-    s = detail.summary
-    start = _local(s.started_at)
-    if s.status == "ended":
-        end = _local(s.ended_at)
-        if end[:10] == start[:10]:  # the same day: the time is enough
-            end = end[11:]
-        took = f" after {_duration(s.duration)}" if s.duration is not None else ""
-        return f"Started {start}; ended {end}: {s.end_reason}{took}."
-    where = f" during {step_text(s.last_step)}" if s.last_step else ""
-    last_t = f", {_clock(detail.events[-1].t)} into the session" if detail.events else ""
-    state = "interrupted" if s.status == "interrupted" else "not ended (still running, or stopped unmarked)"
-    return f"Started {start}; {state}{where}{last_t}."
-
-
-def step_text(data: dict[str, Any]) -> str:
-    """'left foot, arch: kneading, medium pressure, 90 s' from a step record's data."""
-    duration, pressure = data.get("duration"), data.get("pressure")
-    how = ", ".join(
-        p
-        for p in (
-            data.get("technique") or "",
-            f"{pressure} pressure" if pressure and pressure != "none" else "",
-            f"{duration:g} s" if isinstance(duration, int | float) else "",
-        )
-        if p
-    )
-    name = _place(data) or str(data.get("id", "a step"))
-    return f"{name}: {how}" if how else name
-
-
-def safety_text(data: dict[str, Any]) -> str:
-    """'circulation: no (heard "no way")': the question's id, the answer, and what was heard."""
-    answer, heard = data.get("answer", "?"), data.get("text")
-    said = f' (heard "{heard}")' if heard and heard != answer else ""
-    return f"{data.get('question', '?')}: {answer}{said}"
-
-
-def plan_text(data: dict[str, Any]) -> str:
-    """'pressure on l-arch: pain reported (to light)' from a plan record's data."""
-    extra = ", ".join(
-        f"{key} {value}" for key, value in data.items() if key not in ("change", "step", "reason")
-    )
-    reason = data.get("reason") or "no reason given"
-    text = f"{data.get('change', 'change')} on {data.get('step', '?')}: {reason}"
-    return f"{text} ({extra})" if extra else text
-
-
-def rating_text(rating: Rating) -> str:
-    """'warmth 2 → 4 (+2)'; a missing side reads 'not rated'."""
-    before = "not rated" if rating.before is None else str(rating.before)
-    after = "not rated" if rating.after is None else str(rating.after)
-    change = f" ({rating.change:+d})" if rating.change is not None else ""
-    return f"{rating.measure} {before} → {after}{change}"
-
-
 # -- small formatters ----------------------------------------------------------------------------
-
-
-def _items(texts: Any) -> list[str]:
-    items = [f"  - {text}" for text in texts]
-    return items or ["  none"]
-
-
-def _field(event: Event, key: str) -> str:
-    value = event.data.get(key)
-    return "" if value is None else str(value)
-
-
-def _place(data: dict[str, Any]) -> str:
-    """'left foot, arch', 'both feet', 'right foot' (a whole-foot area is not repeated)."""
-    foot, area = data.get("foot"), data.get("area")
-    feet = "both feet" if foot == "both" else f"{foot} foot" if foot else ""
-    return ", ".join(p for p in (feet, "" if area in (None, "whole") else area) if p)
 
 
 def _ending(s: SessionSummary) -> str:
     if s.status == "ended":
         return s.end_reason or "ended"
     return "interrupted" if s.status == "interrupted" else "still running"
-
-
-def _local(iso: str | None) -> str:
-    """A stored UTC time shown in the local time zone."""
-    if not iso:
-        return "?"
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def _clock(t: float) -> str:
-    minutes, seconds = divmod(int(t), 60)
-    return f"{minutes}:{seconds:02d}"
-
-
-def _duration(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"

@@ -90,7 +90,7 @@ class _Validator:
         raw = self.raw
         for key in raw:
             if key not in TOP_KEYS:
-                raise self.fail(f"unknown key '{key}' (expected one of: {', '.join(sorted(TOP_KEYS))})", key=key)
+                raise self.fail(f"unknown key {key!r} (expected one of: {', '.join(sorted(TOP_KEYS))})", key=key)
         name = self.text(raw, "name")
         if not ID_PATTERN.match(name):
             raise self.fail("'name' must be lowercase letters, digits and dashes", key="name")
@@ -124,7 +124,7 @@ class _Validator:
     def measure(self, data: dict[str, Any], index: int) -> Measure:
         for key in data:
             if key not in MEASURE_KEYS:
-                raise self.fail(f"measure {index + 1}: unknown key '{key}'", "measure", index, key)
+                raise self.fail(f"measure {index + 1}: unknown key {key!r}", "measure", index, key)
         mid = self.text(data, "id", "measure", index)
         return Measure(
             id=mid,
@@ -162,7 +162,7 @@ class _Validator:
 
         for key in data:
             if key not in STEP_KEYS:
-                raise fail(f"unknown key '{key}' (expected one of: {', '.join(sorted(STEP_KEYS))})", key)
+                raise fail(f"unknown key {key!r} (expected one of: {', '.join(sorted(STEP_KEYS))})", key)
         for key in REQUIRED_STEP_KEYS:
             if key not in data:
                 raise fail(f"missing '{key}'")
@@ -171,11 +171,11 @@ class _Validator:
             raise fail("'id' must be lowercase letters, digits and dashes", "id")
         phase = self.text(data, "phase", "step", index)
         if phases and phase not in phases:
-            raise fail(f"phase '{phase}' is not in [phases] ({', '.join(phases)})", "phase")
+            raise fail(f"phase {phase!r} is not in [phases] ({', '.join(phases)})", "phase")
         choices = {"foot": ("left", "right", "both", "each"), "area": AREAS, "pressure": PRESSURES}
         for key, allowed in choices.items():
             if data[key] not in allowed:
-                raise fail(f"{key} '{data[key]}' is not one of: {', '.join(allowed)}", key)
+                raise fail(f"{key} {data[key]!r} is not one of: {', '.join(allowed)}", key)
         numbers = {}
         for key in ("duration", "min_duration"):
             value = data.get(key, 15 if key == "min_duration" else None)
@@ -236,4 +236,4 @@ def load_routine(name_or_path: str) -> Routine:
         return parse_routine(shipped[name_or_path].read_text("utf-8"), f"{name_or_path}.toml")
     if name_or_path.endswith(".toml") or Path(name_or_path).exists():
         return load_routine_file(Path(name_or_path))
-    raise UserError(f"no routine named '{name_or_path}'; known: {', '.join(routine_names())} (see: companion routines list)")
+    raise UserError(f"no routine named {name_or_path!r}; known: {', '.join(routine_names())} (see: companion routines list)")

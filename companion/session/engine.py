@@ -35,6 +35,7 @@ VOICE_INTENTS = {"slower": ("rate", -1), "faster": ("rate", 1), "louder": ("volu
 VOICE_WORDS = {"slower": "Slower.", "faster": "Faster.", "louder": "Louder.", "quieter": "Quieter.",
                "change_voice": "Changing the voice."}
 AREA_CHOICES = ("toes", "ball", "arch", "heel", "ankle")
+DEVICE_PAUSE = "audio device lost"
 
 Answer = bool | int | str | None  # None: skipped or not understood
 
@@ -81,6 +82,7 @@ class Engine:
         self.last_said = ""
         self.end_reason: str | None = None
         self.finished = False
+        self.lost: set[str] = set()  # audio devices gone
 
     # --- public -------------------------------------------------------------------------------------
     def start(self, now: float = 0.0) -> list[Action]:
@@ -102,7 +104,7 @@ class Engine:
         elif isinstance(event, EndRequested):
             out += self._end_requested(event)
         elif isinstance(event, DeviceLost):
-            out += [StopSpeech()] + self._pause(f"the {event.what} was lost")
+            out += self._device_lost(event.what)
         elif isinstance(event, DeviceBack):
             out += self._device_back(event.what)
         if self.running:
@@ -418,14 +420,15 @@ class Engine:
                 f"{wording.duration_words(max(0.0, planned.duration - self.elapsed)).capitalize()} left in this step, "
                 f"{wording.approx_minutes(self.remaining_seconds())} left in the session.")
 
-    def _pause(self, reason: str) -> list[Action]:
+    def _pause(self, reason: str, why: str = "") -> list[Action]:
+        """Stop the timers. ``reason`` is what must happen to go on (DEVICE_PAUSE: a device coming back)."""
         if self.paused:
             return [Say("We are already paused. Say resume when you are ready.", "confirm")]
         self.paused = reason
-        out: list[Action] = [Record("pause", {"reason": reason}), Earcon("paused")]
-        text = "Paused. Say resume when you are ready." if reason == "asked to pause" else \
-            f"Paused: {reason}. I'll go on when it is back."
-        return out + [self._say(text, "warning" if reason != "asked to pause" else "confirm")]
+        out: list[Action] = [Record("pause", {"reason": why or reason}), Earcon("paused")]
+        if reason == DEVICE_PAUSE:
+            return out + [self._say(f"Paused: {why}. I'll go on when it is back.", "warning")]
+        return out + [self._say("Paused. Say resume when you are ready.", "confirm")]
 
     def _resume(self) -> list[Action]:
         if not self.paused:
@@ -438,9 +441,16 @@ class Engine:
             return out + [Say("Resuming.", "confirm")] + self._ask_next()
         return out + [Say("Resuming. " + self._where(), "confirm")]
 
+    def _device_lost(self, what: str) -> list[Action]:
+        self.lost.add(what)
+        if self.paused:
+            return []  # already paused (by the person, or for the other device)
+        return [StopSpeech()] + self._pause(DEVICE_PAUSE, f"the {what} was lost")
+
     def _device_back(self, what: str) -> list[Action]:
-        if not (self.paused or "").startswith(f"the {what}"):
-            return []
+        self.lost.discard(what)
+        if self.lost or self.paused != DEVICE_PAUSE:
+            return []  # something is still missing, or the person paused: they say resume
         self.paused = None
         out: list[Action] = [Record("resume", {"reason": f"the {what} is back"})]
         if self.asking is not None:

@@ -24,6 +24,9 @@ from companion.speech.recognizer import SAMPLE_RATE, Recognition
 DECOYS = 200  # how many frequent English words compete with the commands
 DECOY_WEIGHT = 1e-22  # JSGF weight of the decoy alternative (commands weigh 1)
 MAX_UTTERANCE_S = 4.0  # commands are short: endpointing in noise must not merge them into one long segment
+# Seconds of the endpointer's decision window: an utterance ends once 90 % of it is silence. 0.2 (against
+# pocketsphinx's 0.3) delivers commands ~100 ms sooner with the same accuracy on real and synthetic speech.
+ENDPOINT_WINDOW_S = 0.2
 _SILENCE_WORDS = ("<", "[", "(", "+")  # <sil>, <s>, [NOISE], (NULL), +SPN+: not words
 
 
@@ -129,7 +132,7 @@ class PocketsphinxRecognizer:
         self._phones = ps.Decoder(
             loglevel="FATAL", bestpath=False, lm=None, allphone=os.path.join(model_dir(), "en-us-phone.lm.bin")
         )
-        self._endpointer = ps.Endpointer(vad_mode=ps.Vad.LOOSE)
+        self._endpointer = ps.Endpointer(window=ENDPOINT_WINDOW_S, vad_mode=ps.Vad.LOOSE)
         self._frame = self._endpointer.frame_bytes
         self._pending = b""
         self._samples = 0  # fed since the stream began (or the last reset)
@@ -175,7 +178,7 @@ class PocketsphinxRecognizer:
         self._in_utt = False
         self._pending = b""
         self._samples = 0
-        self._endpointer = ps.Endpointer(vad_mode=ps.Vad.LOOSE)
+        self._endpointer = ps.Endpointer(window=ENDPOINT_WINDOW_S, vad_mode=ps.Vad.LOOSE)
 
     def _stream_time(self) -> float:
         return self._samples / SAMPLE_RATE

@@ -8,6 +8,7 @@ Profiles are TOML files: the shipped ones in the repository's ``voices/`` folder
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def _check_number(
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise fail(key, f"{key} must be a number, not {value!r}")
-    if value > high or value < low or (above_low and value == low):
+    if math.isnan(value) or value > high or value < low or (above_low and value == low):
         bounds = f"above {low:g}" if above_low else f"from {low:g}"
         raise fail(key, f"{key} {value:g} is out of range; use a value {bounds} to {high:g} {unit}")
 

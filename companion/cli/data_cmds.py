@@ -1,0 +1,84 @@
+"""`companion export`, `import` and `forget`: a person's records out of, into and removed from the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from companion.errors import UserError
+from companion.exchange import FORMATS, collect, export, import_sessions, read_export, write_private
+from companion.paths import default_db
+from companion.store import Store
+
+_DB_OPTION = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Session database (default: $COMPANION_DB, else history.sqlite3 in the data folder).",
+)
+
+
+@click.command("export")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
+              help="json (complete, can be imported again) or csv (one row per event, for spreadsheets).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (readable by you only) instead of the screen.")
+@click.option("--client", help="Only this client's sessions.")
+@_DB_OPTION
+def export_command(fmt: str, output: Path | None, client: str | None, db_path: Path | None) -> None:
+    """Export sessions with their events and ratings."""
+    path = db_path or default_db()
+    if not path.exists():
+        raise UserError(f"no sessions recorded yet ({path} does not exist)")
+    with Store(path) as store:
+        if client is not None and client not in store.clients():
+            known = ", ".join(store.clients()) or "none yet"
+            raise UserError(f"no client named {client}; clients: {known}")
+        details = collect(store, client)
+    text = export(details, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_private(output, text)
+    click.echo(f"Exported {len(details)} session{'s' if len(details) != 1 else ''} to {output}.", err=True)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_DB_OPTION
+def import_command(file: Path, db_path: Path | None) -> None:
+    """Import sessions from FILE (made by companion export --format json); they get new ids."""
+    sessions = read_export(file)
+    result = import_sessions(db_path or default_db(), sessions)
+    count = len(result.imported)
+    message = f"Imported {count} session{'s' if count != 1 else ''}"
+    if result.imported:
+        message += f" (ids {result.imported[0]}–{result.imported[-1]})" if count > 1 else f" (id {result.imported[0]})"
+    if result.skipped:
+        message += f"; {result.skipped} already in the database, not imported again"
+    click.echo(message + ".")
+
+
+@click.command("forget")
+@click.argument("client", metavar="CLIENT")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_DB_OPTION
+def forget_command(client: str, yes: bool, db_path: Path | None) -> None:
+    """Delete CLIENT and every session, event, rating and note about them, for good."""
+    path = db_path or default_db()
+    if not path.exists():
+        raise UserError(f"no client named {client}: no sessions recorded yet ({path} does not exist)")
+    with Store(path) as store:
+        clients = store.clients()
+        if client not in clients:
+            raise UserError(f"no client named {client}; clients: {', '.join(clients) or 'none yet'}")
+        count = len(store.sessions(client))
+        if not yes:
+            click.confirm(f"Delete {client} and their {count} session{'s' if count != 1 else ''} for good?",
+                          abort=True)
+        deleted = store.forget(client)
+    click.echo(f"Forgot {client}: {deleted} session{'s' if deleted != 1 else ''} deleted.")
+
+
+commands = [export_command, import_command, forget_command]

@@ -1,0 +1,420 @@
+"""A simulated person for end-to-end voice tests: hears the companion, answers it out loud.
+
+It listens to the companion's speaker (``ears.monitor`` of the virtual audio bus), cuts what it hears
+into utterances at silences, transcribes each with faster-whisper tiny.en (the announcements are English
+in every language), and speaks its replies with espeak-ng into the companion's microphone (the ``mouth``
+sink), padded and over a quiet-room noise floor. It answers questions only once the companion has
+fallen silent (as a person would, and as the companion's echo gate expects), and barges in with safety
+words ("pause") mid-sentence when its script says so.
+
+What it does is a :class:`Script`: standing answers to the companion's questions, and ordered beats
+(hear this → say that). Everything it heard and said is kept with monotonic timestamps, and both
+devices are recorded whole, for the test's assertions.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from speech_fixtures import speech_wav
+
+RATE = 16000
+FRAME = 320  # 20 ms
+LOUD = 10 ** (-50 / 20)  # RMS of a frame that counts as sound on the speaker (it is digital silence otherwise)
+SPEECH_LOUD = 10 ** (-40 / 20)  # RMS of a frame of the person's speech (over its -60 dBFS noise floor)
+UTTERANCE_GAP = 0.35  # seconds of silence that end an utterance (sentences are ~0.6 s apart)
+SHORTEST_SPEECH = 0.35  # shorter sounds are earcons: not transcribed
+QUIET_BEFORE_REPLY = 0.6  # a person waits for the companion to fall silent before answering
+
+
+# --- recording a device ------------------------------------------------------------------------------
+
+
+class DeviceRecording:
+    """Records a PulseAudio source with parecord from now on, and maps samples to time.monotonic()."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self._process = subprocess.Popen(
+            ["parecord", "--raw", "--format=float32le", "--channels=1", f"--rate={RATE}", "--latency-msec=10",
+             f"--device={device}"], stdout=subprocess.PIPE)
+        self._data = bytearray()
+        self._arrivals: list[tuple[float, int]] = []  # (monotonic time received, samples so far)
+        self._lock = threading.Lock()
+        self._first = threading.Event()
+        self._reader = threading.Thread(target=self._read, name=f"record-{device}", daemon=True)
+        self._reader.start()
+        if not self._first.wait(10):
+            self.stop()
+            raise RuntimeError(f"parecord on {device} delivered nothing: is the audio bus running?")
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        while chunk := self._process.stdout.read1(4096):
+            with self._lock:
+                self._data += chunk
+                self._arrivals.append((time.monotonic(), len(self._data) // 4))
+            self._first.set()
+
+    def size(self) -> int:
+        with self._lock:
+            return len(self._data) // 4
+
+    def samples(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        with self._lock:
+            end = len(self._data) // 4 if stop is None else stop
+            return np.frombuffer(bytes(self._data[start * 4 : end * 4]), dtype="<f4").copy()
+
+    def time_of(self, sample: int) -> float:
+        """When ``sample`` was captured (monotonic clock), from the arrival of the chunk that carried it."""
+        with self._lock:
+            arrivals = list(self._arrivals)
+        later = [received - (total - sample) / RATE for received, total in arrivals if total > sample]
+        if later:
+            return min(later)
+        received, total = arrivals[-1]
+        return received + (sample - total) / RATE
+
+    def sample_at(self, moment: float) -> int:
+        """The sample captured at ``moment`` (monotonic clock), clipped to the recording."""
+        with self._lock:
+            received, total = self._arrivals[-1]
+        return int(min(max(0, total - (received - moment) * RATE), total))
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+        self._reader.join(timeout=10)
+
+
+def frame_levels(samples: np.ndarray) -> np.ndarray:
+    """RMS level of each 20 ms frame."""
+    n = samples.size // FRAME
+    return np.sqrt(np.mean(samples[: n * FRAME].reshape(n, FRAME) ** 2, axis=1)) if n else np.zeros(0)
+
+
+# --- what was heard and said --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One utterance of the companion, as the person heard it (monotonic start and end of the sound)."""
+
+    start: float
+    end: float
+    text: str  # normalised: lowercase, no punctuation
+
+
+@dataclass(frozen=True)
+class Said:
+    """One utterance of the person: the words, the intent the companion should take from them, and when the
+    words were on the microphone (monotonic, padding excluded)."""
+
+    words: str
+    intent: str
+    value: int | str | None
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Line:
+    """Something the person says: its words and the intent (and value) they mean."""
+
+    words: str
+    intent: str
+    value: int | str | None = None
+
+
+@dataclass
+class Beat:
+    """Once ``trigger`` (a regular expression) is heard, say ``line``: at once if ``barge_in``, otherwise
+    when the companion is silent, and not sooner than ``delay`` seconds after the previous beat was said."""
+
+    trigger: str
+    line: Line
+    barge_in: bool = False
+    delay: float = 0.0
+
+
+@dataclass
+class Script:
+    """Standing answers (question pattern → line; patterns for the end-of-session ratings apply only
+    once ``closing`` has been heard) and beats that happen once each, in order."""
+
+    answers: list[tuple[str, Line]]
+    closing: str
+    closing_answers: list[tuple[str, Line]]
+    beats: list[Beat] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Phrasebook:
+    """The person's words in one language, and the espeak-ng voice that says them."""
+
+    voice: str
+    no: Line
+    yes: Line
+    baseline: Line
+    final: Line
+    pause: Line
+    resume: Line
+    where: Line
+    more_pressure: Line
+    pain: Line
+    foot: dict[str, Line] = field(default_factory=dict)
+    area: dict[str, Line] = field(default_factory=dict)
+
+
+ENGLISH = Phrasebook(
+    voice="en-us", no=Line("no", "no"), yes=Line("yes", "yes"), baseline=Line("three", "number", 3),
+    final=Line("four", "number", 4), pause=Line("pause", "pause"), resume=Line("resume", "resume"),
+    where=Line("where am I", "where"), more_pressure=Line("more pressure here", "more_pressure"),
+    pain=Line("pain", "pain"),
+    foot={"left": Line("left", "foot", "left"), "right": Line("right", "foot", "right")},
+    area={"toes": Line("toes", "area", "toes"), "arch": Line("arch", "area", "arch")},
+)
+KOREAN = Phrasebook(
+    voice="ko", no=Line("아니", "no"), yes=Line("네", "yes"), baseline=Line("셋", "number", 3),
+    final=Line("넷", "number", 4), pause=Line("멈춰", "pause"), resume=Line("계속", "resume"),
+    where=Line("어디", "where"), more_pressure=Line("더 세게", "more_pressure"), pain=Line("아프다", "pain"),
+    foot={"left": Line("왼쪽", "foot", "left"), "right": Line("오른쪽", "foot", "right")},
+    area={"toes": Line("발가락", "area", "toes"), "ankle": Line("발목", "area", "ankle")},
+)
+
+
+def massage_script(book: Phrasebook, sore_spot: tuple[str, str] | None = None, pause_for: float = 4.0,
+                   talk: bool = True) -> Script:
+    """The person of the end-to-end test: "no" to every safety question (or a sore ``sore_spot`` = (foot,
+    area)), "three" for every baseline, "pause" in the middle of the first step's announcement and "resume"
+    ``pause_for`` seconds later, then (when ``talk``) "where am I" and "more pressure here" during that
+    stroke, "pain" during the heel work, and "four" for every end-of-session rating."""
+    spot = [(r"which foot", book.foot[sore_spot[0]]), (r"which area", book.area[sore_spot[1]])] if sore_spot else []
+    answers = [
+        (r"circulation|blood clot|diabetes", book.no),
+        (r"wound|skin condition|infection", book.no),
+        (r"swelling|dwelling|feet or ankles", book.no),
+        (r"painful spot|heel spur", book.yes if sore_spot else book.no),
+        *spot,
+        (r"rate the (warmth|comfort)", book.baseline),
+    ]
+    beats = [Beat(r"now the left foot", book.pause, barge_in=True),
+             Beat(r"\bpaused\b|say resume", book.resume, delay=pause_for)]
+    if talk:
+        beats += [Beat(r"\bresuming\b", book.where), Beat(r"left in (this|the) (step|session)", book.more_pressure)]
+    beats.append(Beat(r"around the heel|focused work", book.pain))
+    return Script(answers=answers, closing=r"massage is complete|stop the massage|rest the feet",
+                  closing_answers=[(r"^(the )?(warmth|comfort)$", book.final)], beats=beats)
+
+
+# --- hearing -----------------------------------------------------------------------------------------
+
+
+def whisper_transcriber() -> Callable[[np.ndarray], str]:
+    """faster-whisper tiny.en, loaded the way the companion loads it (offline, from an installed package)."""
+    from companion.speech.whisper_engine import find_model, load_model
+
+    model = load_model(find_model())
+
+    def transcribe(audio: np.ndarray) -> str:
+        segments, _ = model.transcribe(audio.astype(np.float32), language="en", beam_size=1,
+                                       without_timestamps=True, condition_on_previous_text=False, temperature=0.0)
+        return " ".join(s.text.strip() for s in segments)
+
+    return transcribe
+
+
+def normalise(text: str) -> str:
+    text = re.sub(r"[^\w\s]", " ", text.lower().replace("'", ""))
+    return " ".join(text.split())
+
+
+class Utterances:
+    """Cuts a growing recording into sounds separated by at least UTTERANCE_GAP of silence."""
+
+    def __init__(self) -> None:
+        self.frame = 0  # next frame to look at
+        self.start: int | None = None  # frame where the current sound began
+        self.last_loud = -1  # last loud frame
+
+    def feed(self, levels: np.ndarray) -> list[tuple[int, int]]:
+        """Levels of the frames from ``self.frame`` on; returns the (start, end) frames of sounds that ended."""
+        done = []
+        gap = round(UTTERANCE_GAP * RATE / FRAME)
+        for level in levels:
+            if level > LOUD:
+                if self.start is None:
+                    self.start = self.frame
+                self.last_loud = self.frame
+            elif self.start is not None and self.frame - self.last_loud >= gap:
+                done.append((self.start, self.last_loud + 1))
+                self.start = None
+            self.frame += 1
+        return done
+
+
+# --- the person ----------------------------------------------------------------------------------------
+
+
+class SimulatedPerson:
+    """Runs a :class:`Script` on its own thread between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, script: Script, book: Phrasebook, transcribe: Callable[[np.ndarray], str],
+                 workdir: Path, log: Callable[[str], None] = lambda line: None) -> None:
+        self.script = script
+        self.book = book
+        self.transcribe = transcribe
+        self.workdir = Path(workdir)
+        self.log = log
+        self.heard: list[Heard] = []
+        self.said: list[Said] = []
+        self.ears: DeviceRecording | None = None
+        self.mouth: DeviceRecording | None = None
+        self._closing = False
+        self._beat = 0
+        self._last_beat_said = float("-inf")
+        self._pending: tuple[Line, float, bool] | None = None  # (line, not before, is a beat)
+        self._heard_since = 0.0  # beats trigger on sounds that ended after the previous beat was said
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="simulated-person", daemon=True)
+        self._cut = Utterances()
+        self._clips: dict[tuple[str, str], Path] = {}
+        self.failure: BaseException | None = None
+
+    def start(self) -> SimulatedPerson:
+        self.ears = DeviceRecording("ears.monitor")
+        self.mouth = DeviceRecording("mouth.monitor")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=30)
+        for recording in (self.ears, self.mouth):
+            if recording is not None:
+                recording.stop()
+
+    @property
+    def beats_done(self) -> int:
+        return self._beat
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.wait(0.05):
+                self._listen()
+                self._maybe_reply()
+        except BaseException as exc:  # the test reports it
+            self.failure = exc
+            self.log(f"person: failed: {exc!r}")
+
+    def _listen(self) -> None:
+        assert self.ears is not None
+        first = self._cut.frame
+        available = self.ears.size() // FRAME
+        if available <= first:
+            return
+        levels = frame_levels(self.ears.samples(first * FRAME, available * FRAME))
+        for start, end in self._cut.feed(levels):
+            if (end - start) * FRAME / RATE < SHORTEST_SPEECH:
+                continue  # an earcon
+            audio = self.ears.samples(start * FRAME, end * FRAME)
+            text = normalise(self.transcribe(audio))
+            heard = Heard(self.ears.time_of(start * FRAME), self.ears.time_of(end * FRAME), text)
+            self.heard.append(heard)
+            self.log(f"person heard: {text}")
+            self._react(heard)
+
+    def _react(self, heard: Heard) -> None:
+        text = heard.text
+        if not self._closing and re.search(self.script.closing, text):
+            self._closing = True
+        answers = self.script.closing_answers if self._closing else self.script.answers
+        for pattern, line in answers:
+            if re.search(pattern, text):
+                self._pending = (line, 0.0, False)
+                return
+        beats = self.script.beats
+        if self._beat < len(beats) and heard.end > self._heard_since and re.search(beats[self._beat].trigger, text):
+            beat = beats[self._beat]
+            self._beat += 1
+            if beat.barge_in:
+                self._said_beat(self._say(beat.line))
+            else:
+                self._pending = (beat.line, self._last_beat_said + beat.delay, True)
+
+    def _quiet(self) -> bool:
+        """Whether the companion has said nothing for QUIET_BEFORE_REPLY seconds, up to now."""
+        assert self.ears is not None
+        now = self.ears.size()
+        tail = self.ears.samples(max(0, now - int(QUIET_BEFORE_REPLY * RATE)), now)
+        return tail.size > 0 and bool(np.all(frame_levels(tail) <= LOUD))
+
+    def _maybe_reply(self) -> None:
+        if self._pending is None:
+            return
+        line, not_before, is_beat = self._pending
+        if time.monotonic() < not_before or not self._quiet():
+            return
+        self._pending = None
+        said = self._say(line)
+        if is_beat:
+            self._said_beat(said)
+
+    def _said_beat(self, said: Said) -> None:
+        self._last_beat_said = said.end
+        self._heard_since = said.end
+
+    # -- speaking ----------------------------------------------------------------------------------
+
+    def _clip(self, words: str) -> Path:
+        key = (self.book.voice, words)
+        if key not in self._clips:
+            path = self.workdir / f"say-{len(self._clips)}.wav"
+            self._clips[key] = speech_wav(path, words, voice=self.book.voice, pad=0.3,
+                                          seed=len(self._clips))
+        return self._clips[key]
+
+    def _say(self, line: Line) -> Said:
+        """Play ``line`` into the microphone (blocks while it plays) and note when the words sounded."""
+        assert self.mouth is not None
+        clip = self._clip(line.words)
+        first = self.mouth.size()
+        started = time.monotonic()
+        subprocess.run(["paplay", "--device=mouth", str(clip)], check=True, timeout=30)
+        time.sleep(0.1)  # the monitor's last block
+        start, end = self._speech_bounds(first, started)
+        said = Said(line.words, line.intent, line.value, start, end)
+        self.said.append(said)
+        self.log(f"person said: {line.words}")
+        return said
+
+    def _speech_bounds(self, first: int, started: float) -> tuple[float, float]:
+        """When the words were on the microphone: the loud frames recorded since sample ``first``."""
+        assert self.mouth is not None
+        levels = frame_levels(self.mouth.samples(first))
+        loud = np.flatnonzero(levels > SPEECH_LOUD)
+        if loud.size == 0:
+            return started, time.monotonic()
+        return (self.mouth.time_of(first + int(loud[0]) * FRAME),
+                self.mouth.time_of(first + (int(loud[-1]) + 1) * FRAME))
+
+
+def start_person(script: Script, book: Phrasebook, workdir: Path, log: Callable[[str], None]) -> SimulatedPerson:
+    """A person with Whisper ears, started."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return SimulatedPerson(script, book, whisper_transcriber(), workdir, log).start()
+
+
+__all__ = ["DeviceRecording", "ENGLISH", "KOREAN", "Heard", "Said", "Script", "Beat", "Line", "Phrasebook",
+           "SimulatedPerson", "massage_script", "start_person", "frame_levels"]
