@@ -16,6 +16,7 @@ from typing import Callable, TextIO
 
 from companion import paths
 from companion.runner import Clock, Session, Sink, StoreSink, build_engine, run_live
+from companion.session.engine import Engine
 from companion.speech.phrases import load_phrases
 
 
@@ -60,8 +61,10 @@ def end_on_signals(inbox: queue.Queue) -> Callable[[], None]:
     return restore
 
 
-def run(options: LiveOptions, outputs: list[Sink], start_inputs: Callable[[queue.Queue], Callable[[], None]]) -> int:
-    """Run one live session; returns its id in the store. ``start_inputs`` starts the threads that feed
+def run(options: LiveOptions, make_outputs: Callable[[Engine], list[Sink]],
+        start_inputs: Callable[[queue.Queue], Callable[[], None]]) -> int:
+    """Run one live session; returns its id in the store. ``make_outputs`` gives the outputs for the
+    engine (closed at the end when they have ``close``); ``start_inputs`` starts the threads that feed
     the inbox and returns a function that stops them."""
     from companion.store import Store
 
@@ -72,6 +75,7 @@ def run(options: LiveOptions, outputs: list[Sink], start_inputs: Callable[[queue
     engine = build_engine(options.routine, options.minutes, store.profile(options.client),
                           options.cleared_by_physician, options.lang, resume_at)
     session_id = store.begin_session(options.client, engine.routine.name, options.minutes)
+    outputs = make_outputs(engine)
     session = Session(engine, [StoreSink(store, session_id), *outputs])
     inbox: queue.Queue = queue.Queue()
     restore = end_on_signals(inbox)
@@ -81,5 +85,8 @@ def run(options: LiveOptions, outputs: list[Sink], start_inputs: Callable[[queue
     finally:
         stop_inputs()
         restore()
+        for output in outputs:
+            if hasattr(output, "close"):
+                output.close()
         store.close()
     return session_id

@@ -16,6 +16,24 @@ from companion.session import wording
 MINUTES = click.IntRange(15, 30)
 
 
+def configured(**given):
+    """Each option the person did not give on the command line falls back to the config file
+    (companion config), then to the built-in default. Returns the values in the order given."""
+    from click.core import ParameterSource
+
+    from companion.config import load_config
+
+    context = click.get_current_context()
+    config = load_config()
+    values = []
+    for name, value in given.items():
+        from_file = getattr(config, name)
+        if context.get_parameter_source(name) == ParameterSource.DEFAULT and from_file is not None:
+            value = from_file
+        values.append(value)
+    return values
+
+
 def routine_option(f):
     return click.option("--routine", "routine", default="foot-circulation", show_default=True,
                         help="Routine name (see: companion routines list) or a .toml file.")(f)
@@ -56,6 +74,7 @@ def simulate(script: Path, routine: str, minutes: int, client: str, cleared_by_p
     from companion.script import load_script
     from companion.speech.phrases import load_phrases
 
+    routine, minutes, client = configured(routine=routine, minutes=minutes, client=client)
     parsed = load_script(script)
     profile, store = None, None
     if db is not None:
@@ -93,9 +112,18 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
     from companion import live
     from companion.runner import PlainSink
 
+    routine, minutes, client, engine, lang, voice, input_device, output_device = configured(
+        routine=routine, minutes=minutes, client=client, engine=engine, lang=lang, voice=voice,
+        input_device=input_device, output_device=output_device)
     options = live.LiveOptions(routine=routine, minutes=minutes, client=client, db=db,
                                cleared_by_physician=cleared_by_physician, speed=speed, lang=lang)
-    outputs = [PlainSink(sys.stdout)]
+
+    def outputs(session_engine):
+        from companion.screen import Screen
+
+        if plain or not Screen.supported():
+            return [PlainSink(sys.stdout)]
+        return [Screen(session_engine)]
 
     def keyboard(inbox):
         live.read_lines(sys.stdin, inbox)
@@ -113,7 +141,7 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
         keyboard(inbox)
         return voice_io.start(inbox)
 
-    live.run(options, [voice_io.sink, *outputs], voice_and_keyboard)
+    live.run(options, lambda session_engine: [voice_io.sink, *outputs(session_engine)], voice_and_keyboard)
     # Everything is recorded and committed. After a device was lost, PortAudio can abort while tearing
     # down at interpreter exit (an assertion in its ALSA layer): leave without that teardown.
     sys.stdout.flush()

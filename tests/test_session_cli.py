@@ -1,0 +1,51 @@
+"""The session commands as a person runs them: config defaults, the typed session, the simulator's JSON."""
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from companion.cli import main
+from companion.store import Store
+
+SCRIPT = "> no\n> no\n> no\n> no\n> 3\n> 3\n> 3\n> 3\n02:30 more time\n> 4\n> 4\n> 4\n> 4\n"
+
+
+def simulate_json(tmp_path, *args):
+    script = tmp_path / "s.txt"
+    script.write_text(SCRIPT)
+    result = CliRunner().invoke(main, ["simulate", str(script), "--json", *args])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+def test_the_config_file_gives_defaults_and_options_override_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_CONFIG_DIR", str(tmp_path / "config"))
+    assert CliRunner().invoke(main, ["config", "set", "minutes", "15"]).exit_code == 0
+    assert simulate_json(tmp_path)[-1] == {"t": 900.0, "type": "end", "reason": "routine complete", "duration": 900.0}
+    assert simulate_json(tmp_path, "--minutes", "25")[-1]["duration"] == 1500.0
+
+
+def test_simulate_json_schema(tmp_path):
+    events = simulate_json(tmp_path)
+    kinds = {e["type"] for e in events}
+    assert {"say", "step", "intent", "plan", "rating", "end", "safety"} <= kinds
+    step = next(e for e in events if e["type"] == "step")
+    assert set(step) == {"t", "type", "id", "phase", "foot", "area", "technique", "pressure", "duration"}
+    plan = next(e for e in events if e["type"] == "plan")
+    assert plan["change"] == "extend" and plan["reason"] == "asked for more time"
+    assert all(isinstance(e["t"], float) for e in events)
+
+
+def test_a_typed_session_runs_to_the_end_and_is_stored(tmp_path):
+    db = tmp_path / "typed.sqlite3"
+    answers = "no\nno\nno\nno\n3\n3\n3\n3\nstop\nyes\n4\n5\n4\n4\n"
+    done = subprocess.run([sys.executable, "-m", "companion", "session", "--text", "--plain", "--speed", "100",
+                           "--db", str(db)], input=answers, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "end: reason=stopped by the user" in done.stdout
+    store = Store(db)
+    summary = store.sessions()[-1]
+    assert summary.status == "ended"
+    assert {r.measure: (r.before, r.after) for r in summary.ratings}["colour"] == (3, 5)
