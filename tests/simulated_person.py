@@ -203,7 +203,7 @@ def massage_script(book: Phrasebook, sore_spot: tuple[str, str] | None = None, p
         (r"circulation|blood clot|diabetes", book.no),
         (r"wound|skin condition|infection", book.no),
         (r"swelling|dwelling|feet or ankles", book.no),
-        (r"painful spot|heel spur", book.yes if sore_spot else book.no),
+        (r"painful|heel spur", book.yes if sore_spot else book.no),
         *spot,
         (r"rate the (warmth|comfort)", book.baseline),
     ]
@@ -219,14 +219,22 @@ def massage_script(book: Phrasebook, sore_spot: tuple[str, str] | None = None, p
 # --- hearing -----------------------------------------------------------------------------------------
 
 
-def whisper_transcriber() -> Callable[[np.ndarray], str]:
+# What a person who has had this massage before expects to hear: the prompt steers tiny.en's spelling
+# (without it, espeak's "swelling" came out as "dwelling" and "a painful spot" as "a painful part").
+CONTEXT = ("Safety check: circulation disorder, blood clot, diabetes, open wound, skin condition, infection, "
+           "swelling in the feet or ankles, a painful spot such as a heel spur. Rate the warmth, the comfort. "
+           "Now the left foot. Long strokes, small circles around the heel, broad circles. Paused. Resuming. "
+           "Halfway. Ten seconds left. Firmer pressure. Ease off now. The massage is complete.")
+
+
+def whisper_transcriber(prompt: str = CONTEXT) -> Callable[[np.ndarray], str]:
     """faster-whisper tiny.en, loaded the way the companion loads it (offline, from an installed package)."""
     from companion.speech.whisper_engine import find_model, load_model
 
     model = load_model(find_model())
 
     def transcribe(audio: np.ndarray) -> str:
-        segments, _ = model.transcribe(audio.astype(np.float32), language="en", beam_size=1,
+        segments, _ = model.transcribe(audio.astype(np.float32), language="en", beam_size=1, initial_prompt=prompt,
                                        without_timestamps=True, condition_on_previous_text=False, temperature=0.0)
         return " ".join(s.text.strip() for s in segments)
 

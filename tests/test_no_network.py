@@ -97,13 +97,17 @@ def _simulate(tmp_path: Path, env: dict[str, str] | None = None, prefix: tuple[s
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def _text_session(tmp_path: Path, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()) -> list[str]:
-    """A whole typed session at --speed 200; its plain lines without their times (the clock is real)."""
-    db = tmp_path / f"typed-{len(list(tmp_path.glob('typed-*')))}.sqlite3"
-    run = LiveRun(db, speed=200, minutes=15, rate_after="4", env=env, prefix=prefix)
-    assert run.finish(timeout=60) == 0, run.stderr
-    assert "Traceback" not in run.stderr, run.stderr
-    return [re.sub(r"^\d{2,}:\d{2} ", "", line) for line in run.printed()]
+def _text_sessions(tmp_path: Path, *setups: tuple[dict[str, str] | None, tuple[str, ...]]) -> list[list[str]]:
+    """Whole typed sessions at --speed 200, one per (env, prefix), run side by side; the plain lines of each
+    without their times (the clock is real)."""
+    runs = [LiveRun(tmp_path / f"typed-{n}.sqlite3", speed=200, minutes=15, rate_after="4", env=env, prefix=prefix)
+            for n, (env, prefix) in enumerate(setups)]
+    outputs = []
+    for run in runs:
+        assert run.finish(timeout=60) == 0, run.stderr
+        assert "Traceback" not in run.stderr, run.stderr
+        outputs.append([re.sub(r"^\d{2,}:\d{2} ", "", line) for line in run.printed()])
+    return outputs
 
 
 def _kept(lines: list[str]) -> list[str]:
@@ -129,8 +133,8 @@ def test_a_simulated_session_is_the_same_with_sockets_blocked(tmp_path: Path, bl
 
 
 def test_a_typed_session_is_the_same_with_sockets_blocked(tmp_path: Path, blocked: dict[str, str]) -> None:
-    free = _text_session(tmp_path)
-    assert _kept(_text_session(tmp_path, blocked)) == _kept(free)
+    free, without = _text_sessions(tmp_path, (None, ()), (blocked, ()))
+    assert _kept(without) == _kept(free)
     assert Path(blocked["SOCKET_LOG"]).read_text() == ""
     assert free[-1].startswith("end: reason=routine complete")
 
@@ -139,7 +143,8 @@ def test_a_typed_session_is_the_same_with_sockets_blocked(tmp_path: Path, blocke
 def test_sessions_are_the_same_in_a_namespace_without_network(tmp_path: Path) -> None:
     isolated = (UNSHARE, "-n")
     assert _simulate(tmp_path, prefix=isolated) == _simulate(tmp_path)
-    assert _kept(_text_session(tmp_path, prefix=isolated)) == _kept(_text_session(tmp_path))
+    free, without = _text_sessions(tmp_path, (None, ()), (None, isolated))
+    assert _kept(without) == _kept(free)
 
 
 IMPORT_ALL = textwrap.dedent(

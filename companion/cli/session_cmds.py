@@ -121,7 +121,7 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
     def outputs(session_engine):
         from companion.screen import Screen
 
-        if plain or not Screen.supported():
+        if plain or text or engine == "text" or not Screen.supported():  # typed lines would scroll a screen
             return [PlainSink(sys.stdout)]
         return [Screen(session_engine)]
 
