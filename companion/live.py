@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from companion import paths
-from companion.runner import Clock, Session, Sink, StoreSink, build_engine, run_live
+from companion.runner import Clock, Session, Sink, build_engine, run_live
 from companion.session.engine import Engine
 from companion.speech.phrases import load_phrases
 
@@ -62,21 +62,32 @@ def end_on_signals(inbox: queue.Queue) -> Callable[[], None]:
 
 
 def run(options: LiveOptions, make_outputs: Callable[[Engine], list[Sink]],
-        start_inputs: Callable[[queue.Queue], Callable[[], None]]) -> int:
-    """Run one live session; returns its id in the store. ``make_outputs`` gives the outputs for the
-    engine (closed at the end when they have ``close``); ``start_inputs`` starts the threads that feed
-    the inbox and returns a function that stops them."""
-    from companion.store import Store
+        start_inputs: Callable[[queue.Queue], Callable[[], None]], warn: Callable[[str], None]) -> int | None:
+    """Run one live session; returns its id in the store (None if the database never worked: then the
+    events are in a rescue file beside it). ``make_outputs`` gives the outputs for the engine (closed at
+    the end when they have ``close``); ``start_inputs`` starts the threads that feed the inbox and returns
+    a function that stops them; ``warn`` shows one line to the person."""
+    from companion.recording import Recorder
+    from companion.store import Store, StoreError
 
-    store = Store(options.db or paths.default_db())
-    store.mark_interrupted()
-    interrupted = store.last_interrupted(options.client)
-    resume_at = interrupted.last_step["id"] if interrupted and interrupted.last_step else None
-    engine = build_engine(options.routine, options.minutes, store.profile(options.client),
-                          options.cleared_by_physician, options.lang, resume_at)
-    session_id = store.begin_session(options.client, engine.routine.name, options.minutes)
+    path = options.db or paths.default_db()
+    profile, resume_at = None, None
+    try:
+        with Store(path) as store:
+            store.mark_interrupted()
+            interrupted = store.last_interrupted(options.client)
+            profile = store.profile(options.client)
+        resume_at = interrupted.last_step["id"] if interrupted and interrupted.last_step else None
+    except StoreError as exc:
+        warn(f"companion: {exc} (the session goes on without last time's profile)")
+    engine = build_engine(options.routine, options.minutes, profile, options.cleared_by_physician,
+                          options.lang, resume_at)
+    recorder = Recorder(lambda: Store(path),
+                        lambda store: store.begin_session(options.client, engine.routine.name, options.minutes),
+                        warn, rescue_next_to=path,
+                        about={"client": options.client, "routine": engine.routine.name, "minutes": options.minutes})
     outputs = make_outputs(engine)
-    session = Session(engine, [StoreSink(store, session_id), *outputs])
+    session = Session(engine, [recorder, *outputs])
     inbox: queue.Queue = queue.Queue()
     restore = end_on_signals(inbox)
     stop_inputs = start_inputs(inbox)
@@ -88,5 +99,5 @@ def run(options: LiveOptions, make_outputs: Callable[[Engine], list[Sink]],
         for output in outputs:
             if hasattr(output, "close"):
                 output.close()
-        store.close()
-    return session_id
+        recorder.close()
+    return recorder.session_id

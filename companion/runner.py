@@ -121,9 +121,7 @@ class StoreSink:
         event = recorded(action)
         if event is None:
             return
-        self.store.record(self.session_id, t, event[0], event[1])
-        if event[0] == "end":
-            self.store.end_session(self.session_id, event[1]["reason"], event[1]["duration"])
+        self.store.record(self.session_id, t, event[0], event[1])  # an "end" record also ends the session
 
 
 # --- drivers -----------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from companion.cli import main
 from companion.errors import UserError
-from companion.plan.loader import STEP_KEYS, TOP_KEYS, parse_routine
+from companion.plan.loader import TOP_KEYS, parse_routine
 from companion.plan.model import AREAS, PRESSURES
 from companion.plan.scale import scale_steps
 from companion.script import parse_script

@@ -118,6 +118,9 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
     options = live.LiveOptions(routine=routine, minutes=minutes, client=client, db=db,
                                cleared_by_physician=cleared_by_physician, speed=speed, lang=lang)
 
+    def warn(line: str) -> None:
+        click.echo(line, err=True)
+
     def outputs(session_engine):
         from companion.screen import Screen
 
@@ -130,7 +133,7 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
         return lambda: None
 
     if text or engine == "text":
-        live.run(options, outputs, keyboard)
+        live.run(options, outputs, keyboard, warn)
         return
     from companion.voice import VoiceIO
 
@@ -141,7 +144,7 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
         keyboard(inbox)
         return voice_io.start(inbox)
 
-    live.run(options, lambda session_engine: [voice_io.sink, *outputs(session_engine)], voice_and_keyboard)
+    live.run(options, lambda session_engine: [voice_io.sink, *outputs(session_engine)], voice_and_keyboard, warn)
     # Everything is recorded and committed. After a device was lost, PortAudio can abort while tearing
     # down at interpreter exit (an assertion in its ALSA layer): leave without that teardown.
     sys.stdout.flush()
