@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from companion.errors import UserError
 from companion.paths import config_dir
+from companion.tomlfile import parse_toml
 
 ENGINES = ("auto", "pocketsphinx", "vosk", "whisper", "text")
 LANGS = ("en", "ko")
@@ -115,12 +115,7 @@ def load_config(path: Path | None = None) -> Config:
 
 
 def parse_config(text: str, origin: str) -> Config:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"at line (\d+)", str(exc))
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise UserError(f"{origin}:{match.group(1) if match else 1}: not valid TOML: {message}") from None
+    raw = parse_toml(text, origin)
     values: dict[str, Any] = {}
     for key, value in raw.items():
         line = _line_of(text, key)

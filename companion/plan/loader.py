@@ -7,7 +7,6 @@ Shipped routines live in the package (``plan/routines``); a person's own routine
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from companion import paths
 from companion.errors import UserError
+from companion.tomlfile import parse_toml
 from companion.plan.model import AREAS, PRESSURES, Measure, Routine, Step
 
 STEP_KEYS = {
@@ -62,13 +62,7 @@ def load_routine_file(path: Path) -> Routine:
 
 
 def parse_routine(text: str, origin: str) -> Routine:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"at line (\d+)", str(exc))
-        line = match.group(1) if match else "1"
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise RoutineError(f"{origin}:{line}: not valid TOML: {message}") from None
+    raw = parse_toml(text, origin, RoutineError)
     return _Validator(raw, _Locator(text), origin).routine()
 
 

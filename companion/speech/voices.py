@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import companion
+from companion.tomlfile import parse_toml
 from companion.errors import UserError
 from companion.paths import config_dir
 from companion.speech.synth import ENGINES, unavailable_reason
@@ -54,11 +54,7 @@ def user_voices_dir() -> Path:
 
 def parse_profile(text: str, path: Path) -> VoiceProfile:
     """The profile in ``text`` (the content of ``path``); UserError "PATH:LINE: what is wrong"."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        raise UserError(f"{path}:{found.group(1) if found else 1}: not valid TOML: {exc}") from None
+    data = parse_toml(text, str(path))
 
     def fail(key: str | None, what: str) -> UserError:
         return UserError(f"{path}:{_line_of(text, key)}: {what}")
