@@ -138,10 +138,12 @@ class Line:
 @dataclass
 class Beat:
     """Once ``trigger`` (a regular expression) is heard, say ``line``: at once if ``barge_in``, otherwise
-    when the companion is silent, and not sooner than ``delay`` seconds after the previous beat was said."""
+    when the companion is silent, and not sooner than ``delay`` seconds after the previous beat was said.
+    ``ack`` is what the companion says when it obeyed; without it the person says the line again."""
 
     trigger: str
     line: Line
+    ack: str
     barge_in: bool = False
     delay: float = 0.0
 
@@ -183,12 +185,14 @@ ENGLISH = Phrasebook(
     foot={"left": Line("left", "foot", "left"), "right": Line("right", "foot", "right")},
     area={"toes": Line("toes", "area", "toes"), "arch": Line("arch", "area", "arch")},
 )
+# Words the Korean vosk model hears right in espeak-ng's Korean voice (measured): 아니요 rather than 아니
+# (heard as 아프다), points (이 점, 사 점) rather than 셋 / 넷 (heard as 네), 계속해 rather than 계속.
 KOREAN = Phrasebook(
-    voice="ko", no=Line("아니", "no"), yes=Line("네", "yes"), baseline=Line("셋", "number", 3),
-    final=Line("넷", "number", 4), pause=Line("멈춰", "pause"), resume=Line("계속", "resume"),
+    voice="ko", no=Line("아니요", "no"), yes=Line("네", "yes"), baseline=Line("이 점", "number", 2),
+    final=Line("사 점", "number", 4), pause=Line("멈춰", "pause"), resume=Line("계속해", "resume"),
     where=Line("어디", "where"), more_pressure=Line("더 세게", "more_pressure"), pain=Line("아프다", "pain"),
     foot={"left": Line("왼쪽", "foot", "left"), "right": Line("오른쪽", "foot", "right")},
-    area={"toes": Line("발가락", "area", "toes"), "ankle": Line("발목", "area", "ankle")},
+    area={"toes": Line("발가락", "area", "toes"), "heel": Line("뒤꿈치", "area", "heel")},
 )
 
 
@@ -207,13 +211,15 @@ def massage_script(book: Phrasebook, sore_spot: tuple[str, str] | None = None, p
         *spot,
         (r"rate the (warmth|comfort)", book.baseline),
     ]
-    beats = [Beat(r"now the left foot", book.pause, barge_in=True),
-             Beat(r"\bpaused\b|say resume", book.resume, delay=pause_for)]
+    # Triggers are loose: tiny.en hears espeak's "Now the left foot." as "the outer left foot", "Focused" as "focus".
+    beats = [Beat(r"left foot|strokes", book.pause, ack=r"paused", barge_in=True),
+             Beat(r"\bpaused\b|say resume", book.resume, ack=r"resum", delay=pause_for)]
     if talk:
-        beats += [Beat(r"\bresuming\b", book.where), Beat(r"left in (this|the) (step|session)", book.more_pressure)]
-    beats.append(Beat(r"around the heel|focused work", book.pain))
+        beats += [Beat(r"resum|left in th", book.where, ack=r"left in th"),
+                  Beat(r"left in th|long strokes", book.more_pressure, ack=r"firmer|pressure on|keep it light")]
+    beats.append(Beat(r"focus", book.pain, ack=r"ease off", barge_in=True))
     return Script(answers=answers, closing=r"massage is complete|stop the massage|rest the feet",
-                  closing_answers=[(r"^(the )?(warmth|comfort)$", book.final)], beats=beats)
+                  closing_answers=[(r"(^|\bthe )(warmth|comfort)$", book.final)], beats=beats)
 
 
 # --- hearing -----------------------------------------------------------------------------------------
@@ -273,32 +279,80 @@ class Utterances:
 # --- the person ----------------------------------------------------------------------------------------
 
 
+class RoomNoise:
+    """A quiet room on the microphone: white noise at ``dbfs`` played into ``mouth`` without a break, so the
+    companion's voice detectors hear a noise floor between the person's words, not digital silence."""
+
+    def __init__(self, dbfs: float = -60.0) -> None:
+        self._process = subprocess.Popen(
+            ["pacat", "--playback", "--device=mouth", "--raw", "--format=s16le", f"--rate={RATE}",
+             "--channels=1", "--latency-msec=100"], stdin=subprocess.PIPE)
+        self._level = 10 ** (dbfs / 20) * 32768
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._play, name="room-noise", daemon=True)
+        self._thread.start()
+
+    def _play(self) -> None:
+        assert self._process.stdin is not None
+        rng = np.random.default_rng(7)
+        while not self._stopping.is_set():
+            block = (rng.standard_normal(RATE // 10) * self._level).astype("<i2").tobytes()
+            try:
+                self._process.stdin.write(block)  # blocks while pacat's buffer is full: paced in real time
+            except (BrokenPipeError, ValueError):
+                return
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._process.terminate()
+        self._process.wait(timeout=10)
+        self._thread.join(timeout=5)
+
+
+@dataclass
+class _Awaiting:
+    """A line said, waiting for the companion to show it was understood."""
+
+    line: Line
+    ack: str | None  # None: any words of the companion will do (the next question, "sorry, ...")
+    said_end: float
+    tries: int = 1
+
+
 class SimulatedPerson:
-    """Runs a :class:`Script` on its own thread between :meth:`start` and :meth:`stop`."""
+    """Runs a :class:`Script` on its own thread between :meth:`start` and :meth:`stop`.
+
+    Like a person, it says a line again when the companion does not react to it within ``patience``
+    seconds (at most twice again); every repetition is kept in ``repeated``, so a test can tell a
+    companion that obeys from one that obeys the second time."""
 
     def __init__(self, script: Script, book: Phrasebook, transcribe: Callable[[np.ndarray], str],
-                 workdir: Path, log: Callable[[str], None] = lambda line: None) -> None:
+                 workdir: Path, log: Callable[[str], None] = lambda line: None, patience: float = 6.0) -> None:
         self.script = script
         self.book = book
         self.transcribe = transcribe
         self.workdir = Path(workdir)
         self.log = log
+        self.patience = patience
         self.heard: list[Heard] = []
         self.said: list[Said] = []
+        self.repeated: list[Said] = []
         self.ears: DeviceRecording | None = None
         self.mouth: DeviceRecording | None = None
+        self.failure: BaseException | None = None
+        self._noise: RoomNoise | None = None
         self._closing = False
-        self._beat = 0
-        self._last_beat_said = float("-inf")
-        self._pending: tuple[Line, float, bool] | None = None  # (line, not before, is a beat)
-        self._heard_since = 0.0  # beats trigger on sounds that ended after the previous beat was said
+        self._beat = 0  # beats done
+        self._last_beat_end = float("-inf")
+        self._pending: tuple[Line, float, Beat | None] | None = None  # (line, not before, its beat)
+        self._awaiting: _Awaiting | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="simulated-person", daemon=True)
         self._cut = Utterances()
-        self._clips: dict[tuple[str, str], Path] = {}
-        self.failure: BaseException | None = None
+        self._clips: dict[str, Path] = {}
 
     def start(self) -> SimulatedPerson:
+        self._noise = RoomNoise()
         self.ears = DeviceRecording("ears.monitor")
         self.mouth = DeviceRecording("mouth.monitor")
         self._thread.start()
@@ -307,9 +361,9 @@ class SimulatedPerson:
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join(timeout=30)
-        for recording in (self.ears, self.mouth):
-            if recording is not None:
-                recording.stop()
+        for part in (self.ears, self.mouth, self._noise):
+            if part is not None:
+                part.stop()
 
     @property
     def beats_done(self) -> int:
@@ -345,21 +399,27 @@ class SimulatedPerson:
 
     def _react(self, heard: Heard) -> None:
         text = heard.text
+        waiting = self._awaiting
+        if waiting is not None and heard.end > waiting.said_end and (waiting.ack is None or re.search(waiting.ack, text)):
+            self._awaiting = None
         if not self._closing and re.search(self.script.closing, text):
             self._closing = True
         answers = self.script.closing_answers if self._closing else self.script.answers
         for pattern, line in answers:
             if re.search(pattern, text):
-                self._pending = (line, 0.0, False)
+                self._pending = (line, 0.0, None)
                 return
         beats = self.script.beats
-        if self._beat < len(beats) and heard.end > self._heard_since and re.search(beats[self._beat].trigger, text):
-            beat = beats[self._beat]
+        busy = self._pending is not None or (self._awaiting is not None and self._awaiting.ack is not None)
+        if busy or self._beat >= len(beats) or heard.end <= self._last_beat_end:
+            return
+        beat = beats[self._beat]
+        if re.search(beat.trigger, text):
             self._beat += 1
             if beat.barge_in:
-                self._said_beat(self._say(beat.line))
+                self._said(self._say(beat.line), beat)
             else:
-                self._pending = (beat.line, self._last_beat_said + beat.delay, True)
+                self._pending = (beat.line, self._last_beat_end + beat.delay, beat)
 
     def _quiet(self) -> bool:
         """Whether the companion has said nothing for QUIET_BEFORE_REPLY seconds, up to now."""
@@ -369,29 +429,33 @@ class SimulatedPerson:
         return tail.size > 0 and bool(np.all(frame_levels(tail) <= LOUD))
 
     def _maybe_reply(self) -> None:
-        if self._pending is None:
+        if self._pending is not None:
+            line, not_before, beat = self._pending
+            if time.monotonic() >= not_before and self._quiet():
+                self._pending = None
+                self._said(self._say(line), beat)
             return
-        line, not_before, is_beat = self._pending
-        if time.monotonic() < not_before or not self._quiet():
-            return
-        self._pending = None
-        said = self._say(line)
-        if is_beat:
-            self._said_beat(said)
+        waiting = self._awaiting
+        if waiting is not None and time.monotonic() - waiting.said_end > self.patience and self._quiet():
+            if waiting.tries > 2:
+                self._awaiting = None
+                return
+            said = self._say(waiting.line)
+            self.repeated.append(said)
+            self._awaiting = _Awaiting(waiting.line, waiting.ack, said.end, waiting.tries + 1)
 
-    def _said_beat(self, said: Said) -> None:
-        self._last_beat_said = said.end
-        self._heard_since = said.end
+    def _said(self, said: Said, beat: Beat | None) -> None:
+        self._awaiting = _Awaiting(said_line(said), beat.ack if beat else None, said.end)
+        if beat is not None:
+            self._last_beat_end = said.end
 
     # -- speaking ----------------------------------------------------------------------------------
 
     def _clip(self, words: str) -> Path:
-        key = (self.book.voice, words)
-        if key not in self._clips:
+        if words not in self._clips:
             path = self.workdir / f"say-{len(self._clips)}.wav"
-            self._clips[key] = speech_wav(path, words, voice=self.book.voice, pad=0.3,
-                                          seed=len(self._clips))
-        return self._clips[key]
+            self._clips[words] = speech_wav(path, words, voice=self.book.voice, pad=0.3, seed=len(self._clips))
+        return self._clips[words]
 
     def _say(self, line: Line) -> Said:
         """Play ``line`` into the microphone (blocks while it plays) and note when the words sounded."""
@@ -416,6 +480,10 @@ class SimulatedPerson:
             return started, time.monotonic()
         return (self.mouth.time_of(first + int(loud[0]) * FRAME),
                 self.mouth.time_of(first + (int(loud[-1]) + 1) * FRAME))
+
+
+def said_line(said: Said) -> Line:
+    return Line(said.words, said.intent, said.value)
 
 
 def start_person(script: Script, book: Phrasebook, workdir: Path, log: Callable[[str], None]) -> SimulatedPerson:

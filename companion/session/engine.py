@@ -22,7 +22,7 @@ from companion.plan.model import Routine, Step
 from companion.session import wording
 from companion.session.events import (
     Action, AdjustVoice, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Prepare, Record, Say,
-    StopSpeech, Tick,
+    StopSpeech,
 )
 from companion.session.intents import Intent
 from companion.session.profile import Profile
