@@ -142,16 +142,19 @@ class VoiceIO:
 
         self.inbox: queue.Queue | None = None
         profile = load_voice(voice or default_voice_name())
-        self.recognizer, description = open_recognizer(engine, lang)
         self.devices = {what: DeviceState(what, self._put) for what in ("speaker", "microphone")}
-        self.player = Player(output_device, on_error=lambda exc: self.devices["speaker"].lost(),
-                             on_back=self.devices["speaker"].back)
+        try:  # fail now, with the list of devices, rather than mid-session
+            self.player = Player(output_device, on_error=lambda exc: self.devices["speaker"].lost(),
+                                 on_back=self.devices["speaker"].back)
+            with Microphone(input_device):
+                pass
+        except AudioDeviceError as exc:
+            raise AudioDeviceError(f"{exc} (No audio at all? Type the commands instead: companion session --text)") from None
+        self.recognizer, description = open_recognizer(engine, lang)
         self.speaker = Speaker(profile, self.player)
         self.sink = SpeakerSink(self.speaker)
         self.gate = EchoGate(self.sink)
         self.microphone = lambda: Microphone(input_device)
-        with Microphone(input_device):  # fail now, with the list of devices, rather than mid-session
-            pass
         announce(f"companion: {description}; speaking with the voice '{profile.name}' on {self.player.device.name}")
         self._stopping = threading.Event()
 
