@@ -1,0 +1,101 @@
+"""The logic around the voice loop: the echo gate (the companion must not obey itself) and device states.
+(The real audio path is tested in test_device_loss.py and test_e2e_voice.py.)"""
+
+import time
+
+from companion.session.events import AdjustVoice, Prepare, Say, StopSpeech
+from companion.session.intents import Intent
+from companion.speech.recognizer import Recognition
+from companion.voice import ECHO_TAIL_S, DeviceState, EchoGate, SpeakerSink
+
+
+class FakeSpeaker:
+    def __init__(self) -> None:
+        self.speaking, self.text, self.calls = False, None, []
+
+    def is_speaking(self) -> bool:
+        return self.speaking
+
+    def current_text(self):
+        return self.text
+
+    def __getattr__(self, name):
+        return lambda *args: self.calls.append((name, *args))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def heard(text: str, name: str, partial: bool = False) -> Recognition:
+    return Recognition(text, Intent(name, text=text), 0.9, 0.0, 0.5, partial)
+
+
+def gate_with(speaking: bool, text: str | None = None):
+    speaker, clock = FakeSpeaker(), Clock()
+    speaker.speaking, speaker.text = speaking, text
+    sink = SpeakerSink(speaker, clock)
+    return EchoGate(sink, clock), speaker, clock
+
+
+def test_while_speaking_only_safety_words_pass_and_they_cut_the_speech():
+    gate, speaker, _ = gate_with(True, "Left foot, arch. Fingertip friction.")
+    assert not gate.admit(heard("more time", "more_time"))
+    assert not gate.admit(heard("yes", "yes"))
+    assert speaker.calls == []
+    assert gate.admit(heard("pain", "pain"))
+    assert speaker.calls == [("stop",)]
+
+
+def test_its_own_words_are_an_echo_even_for_safety_words():
+    gate, speaker, _ = gate_with(True, "Paused. Say resume when you are ready. Or say stop to end.")
+    assert not gate.admit(heard("stop", "stop"))
+    assert speaker.calls == []
+
+
+def test_recent_speech_counts_for_a_short_tail_then_everything_passes():
+    gate, speaker, clock = gate_with(True)
+    gate.note_speaking()
+    speaker.speaking = False
+    assert not gate.admit(heard("more time", "more_time"))
+    clock.now += ECHO_TAIL_S + 0.1
+    assert gate.admit(heard("more time", "more_time"))
+    assert not gate.admit(Recognition("the weather", None, 0.2, 0, 1))
+
+
+def test_an_early_safety_word_is_not_delivered_twice():
+    gate, _, clock = gate_with(False)
+    assert gate.admit(heard("pause", "pause", partial=True))
+    clock.now += 0.5
+    assert not gate.admit(heard("pause", "pause"))
+    clock.now += 5
+    assert gate.admit(heard("pause", "pause"))
+
+
+def test_speaker_sink_maps_actions_to_the_speaker():
+    speaker, clock = FakeSpeaker(), Clock()
+    sink = SpeakerSink(speaker, clock)
+    for action in (Say("Hello."), StopSpeech(), Prepare("Next."), AdjustVoice("rate", -1), AdjustVoice("voice", 1)):
+        sink(0.0, action)
+    assert speaker.calls == [("say", "Hello."), ("stop",), ("prepare", "Next."), ("adjust", "rate", -1), ("change_voice",)]
+    assert sink.recent[-1] == (100.0, "Hello.")
+
+
+def test_a_device_is_back_only_once_it_stays_back(monkeypatch):
+    monkeypatch.setattr("companion.voice.BACK_AFTER_S", 0.2)
+    reports = []
+    state = DeviceState("microphone", reports.append)
+    state.lost()
+    state.lost()
+    assert reports == [("lost", "microphone")]
+    state.back()
+    state.lost()  # failed again right after opening: the same outage
+    time.sleep(0.3)
+    assert reports == [("lost", "microphone")]
+    state.back()
+    time.sleep(0.3)
+    assert reports == [("lost", "microphone"), ("back", "microphone")]
