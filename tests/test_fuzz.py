@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from companion.cli import main
+from companion.config import ENGINES, parse_config
 from companion.errors import UserError
 from companion.plan.loader import TOP_KEYS, parse_routine
 from companion.plan.model import AREAS, PRESSURES
@@ -212,6 +213,26 @@ def _check_profile(text_and_name: tuple[str, str]) -> None:
 
 
 test_voice_profiles, test_voice_profiles_slow = fuzz(PROFILE_TEXTS)(_check_profile)
+
+
+# --- the config file ------------------------------------------------------------------------------------
+CONFIG_VALUES: dict[str, st.SearchStrategy] = {
+    "voice": st.one_of(st.sampled_from(("calm", "clear")), TEXT), "engine": st.one_of(st.sampled_from(ENGINES), TEXT),
+    "lang": st.one_of(st.sampled_from(("en", "ko")), TEXT), "input_device": TEXT, "output_device": TEXT,
+    "minutes": st.one_of(st.integers(10, 35), NUMBERS, TEXT), "routine": TEXT, "client": TEXT,
+}
+CONFIG_TEXTS = st.one_of(
+    st.booleans().flatmap(lambda clean: keyed(CONFIG_VALUES, (), clean)).map(lambda table: toml_text(table, {}, {})),
+    st.text(max_size=200))
+
+
+def _check_config(text: str) -> None:
+    config = only_user_errors(lambda: parse_config(text, "config.toml"), "config.toml")
+    if not isinstance(config, UserError) and config.minutes is not None:
+        assert 15 <= config.minutes <= 30
+
+
+test_config_files, test_config_files_slow = fuzz(CONFIG_TEXTS)(_check_config)
 
 
 # --- simulate scripts ----------------------------------------------------------------------------------
