@@ -23,7 +23,9 @@ from companion.speech.recognizer import Recognition
 ECHO_TAIL_S = 0.8  # after speech ends, recognitions may still be completing on what was played
 ECHO_MEMORY_S = 15.0  # how long what was said counts as a possible echo
 PARTIAL_DEDUP_S = 2.5
-BACK_AFTER_S = 3.0  # a final result repeating an early (partial) safety detection is the same utterance
+BACK_AFTER_S = 3.0
+# Instructions and questions a little slower than the voice's rate, confirmations a little quicker.
+PACE = {"announce": 0.92, "question": 0.92, "confirm": 1.08}  # a final result repeating an early (partial) safety detection is the same utterance
 
 
 class SpeakerSink:
@@ -37,13 +39,13 @@ class SpeakerSink:
     def __call__(self, t: float, action: Action) -> None:
         if isinstance(action, Say):
             self.recent.append((self.clock(), action.text))
-            self.speaker.say(action.text)
+            self.speaker.say(action.text, PACE.get(action.kind, 1.0))
         elif isinstance(action, StopSpeech):
             self.speaker.stop()
         elif isinstance(action, Earcon):
             self.speaker.earcon(action.name)
         elif isinstance(action, Prepare):
-            self.speaker.prepare(action.text)
+            self.speaker.prepare(action.text, PACE["announce"])
         elif isinstance(action, AdjustVoice):
             if action.setting == "voice":
                 self.speaker.change_voice()

@@ -244,3 +244,15 @@ def test_real_pyttsx3_voice_through_the_speaker(player: ManualPlayer, tmp_path: 
     assert rate == 22050 and 0.5 < len(first) / rate < 2.5
     pause = round(load_voice("brisk").sentence_pause * rate)
     assert not second[:pause].any() and np.abs(second[pause:]).max() > 0.5
+
+
+def test_pace_scales_the_rate_of_one_utterance_and_prepare_matches_it(speaker: Speaker, synth: ToneSynth,
+                                                                      player: ManualPlayer) -> None:
+    speaker.prepare("Left foot, arch.", pace=0.9)
+    speaker.say("Left foot, arch.", pace=0.9)
+    speaker.say("Slower.", pace=1.1)
+    handed(player, 2)
+    rates = {text: rate for text, rate, _ in synth.calls}
+    assert rates["Left foot, arch."] == round(PROFILE.rate * 0.9, 1)
+    assert rates["Slower."] == round(PROFILE.rate * 1.1, 1)
+    assert [text for text, _, _ in synth.calls].count("Left foot, arch.") == 1  # said from what was prepared

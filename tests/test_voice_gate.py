@@ -81,8 +81,10 @@ def test_speaker_sink_maps_actions_to_the_speaker():
     sink = SpeakerSink(speaker, clock)
     for action in (Say("Hello."), StopSpeech(), Prepare("Next."), AdjustVoice("rate", -1), AdjustVoice("voice", 1)):
         sink(0.0, action)
-    assert speaker.calls == [("say", "Hello."), ("stop",), ("prepare", "Next."), ("adjust", "rate", -1), ("change_voice",)]
-    assert sink.recent[-1] == (100.0, "Hello.")
+    sink(0.0, Say("Slower.", "confirm"))
+    assert speaker.calls == [("say", "Hello.", 0.92), ("stop",), ("prepare", "Next.", 0.92), ("adjust", "rate", -1),
+                             ("change_voice",), ("say", "Slower.", 1.08)]
+    assert sink.recent[0] == (100.0, "Hello.")
 
 
 def test_a_device_is_back_only_once_it_stays_back(monkeypatch):

@@ -45,6 +45,7 @@ class _Job:
     seq: int
     kind: str = ""
     text: str = ""
+    pace: float = 1.0  # times the profile's rate
 
 
 _SPEAK, _PREPARE, _CLOSE = 0, 1, 2
@@ -85,9 +86,10 @@ class Speaker:
 
     # --- the public verbs ------------------------------------------------------------------------
 
-    def say(self, text: str) -> None:
-        """Speak ``text`` after whatever is already queued; returns at once."""
-        self._submit(_SPEAK, "say", text)
+    def say(self, text: str, pace: float = 1.0) -> None:
+        """Speak ``text`` after whatever is already queued, at ``pace`` times the voice's rate (instructions
+        a little slower than confirmations); returns at once."""
+        self._submit(_SPEAK, "say", text, pace)
 
     def earcon(self, name: str) -> None:
         """Play the earcon ``name`` in turn with speech, when the profile has earcons on."""
@@ -98,9 +100,9 @@ class Speaker:
         if self._profile.earcons:
             self._submit(_SPEAK, "earcon", name)
 
-    def prepare(self, text: str) -> None:
-        """Synthesise ``text`` in the background so that a later ``say(text)`` starts at once."""
-        self._jobs.put(_Job(_PREPARE, next(self._seq), "prepare", text))
+    def prepare(self, text: str, pace: float = 1.0) -> None:
+        """Synthesise ``text`` in the background so that a later ``say(text, pace)`` starts at once."""
+        self._jobs.put(_Job(_PREPARE, next(self._seq), "prepare", text, pace))
 
     def stop(self) -> None:
         """Barge-in: cut the speech now and forget everything queued (prepared audio stays cached)."""
@@ -161,8 +163,8 @@ class Speaker:
 
     # --- the speaker's thread --------------------------------------------------------------------
 
-    def _submit(self, priority: int, kind: str, text: str) -> None:
-        job = _Job(priority, next(self._seq), kind, text)
+    def _submit(self, priority: int, kind: str, text: str, pace: float = 1.0) -> None:
+        job = _Job(priority, next(self._seq), kind, text, pace)
         with self._lock:
             self._active.add(job.seq)
         self._jobs.put(job)
@@ -174,7 +176,7 @@ class Speaker:
                 return
             try:
                 if job.kind == "prepare":
-                    self._prepare(job.text)
+                    self._prepare(job)
                 elif job.kind == "say":
                     self._speak(job)
                 else:
@@ -195,18 +197,18 @@ class Speaker:
             self._synths[key] = CachedSynthesizer(self._open_synth(profile), self._cache)
         return self._synths[key]
 
-    def _prepare(self, text: str) -> None:
+    def _prepare(self, job: _Job) -> None:
         profile = self._profile
         synth = self._synth(profile)
-        for sentence in split_sentences(text):
-            synth.synthesize(sentence, profile.rate, profile.volume)
+        for sentence in split_sentences(job.text):
+            synth.synthesize(sentence, _paced(profile.rate, job.pace), profile.volume)
 
     def _speak(self, job: _Job) -> None:
         for index, sentence in enumerate(split_sentences(job.text)):
             if not self._is_active(job):
                 return
             profile = self._profile
-            audio = self._synth(profile).synthesize(sentence, profile.rate, profile.volume)
+            audio = self._synth(profile).synthesize(sentence, _paced(profile.rate, job.pace), profile.volume)
             with self._lock:
                 if job.seq not in self._active:
                     return
@@ -226,3 +228,7 @@ class Speaker:
     def _is_active(self, job: _Job) -> bool:
         with self._lock:
             return job.seq in self._active
+
+
+def _paced(rate: float, pace: float) -> float:
+    return round(min(MAX_RATE, max(MIN_RATE, rate * pace)), 1)
