@@ -218,9 +218,9 @@ def massage_script(book: Phrasebook, sore_spot: tuple[str, str] | None = None, p
     if talk:
         beats += [Beat(r"resum|left in th", book.where, ack=r"left in th"),
                   Beat(r"left in th|long strokes", book.more_pressure, ack=r"firmer|pressure on|keep it light")]
-    beats.append(Beat(r"focus", book.pain, ack=r"ease off", barge_in=True))
+    beats.append(Beat(r"focus", book.pain, ack=r"ease off|heel light|point work", barge_in=True))
     return Script(answers=answers, closing=r"massage is complete|stop the massage|rest the feet",
-                  closing_answers=[(r"(^|\bthe )(warmth|comfort)$", book.final)], beats=beats)
+                  closing_answers=[(r"\b(warm|comfort)\w*$", book.final)], beats=beats)
 
 
 # --- hearing -----------------------------------------------------------------------------------------
@@ -328,7 +328,7 @@ class SimulatedPerson:
     companion that obeys from one that obeys the second time."""
 
     def __init__(self, script: Script, book: Phrasebook, transcribe: Callable[[np.ndarray], str],
-                 workdir: Path, log: Callable[[str], None] = lambda line: None, patience: float = 6.0) -> None:
+                 workdir: Path, log: Callable[[str], None] = lambda line: None, patience: float = 10.0) -> None:
         self.script = script
         self.book = book
         self.transcribe = transcribe

@@ -33,8 +33,8 @@ from companion.errors import ModelError, UserError
 from companion.paths import models_dir
 from companion.session.intents import Intent
 from companion.speech.phrases import SLOT_INTENTS, PhraseTable, load_phrases, normalise
-from companion.speech.recognizer import Recognition, Recognizer
-from companion.speech.vad import GateSettings, SpeechSegment, VoiceGate, to_float
+from companion.speech.recognizer import SAMPLE_RATE, Recognition, Recognizer
+from companion.speech.vad import FRAME, GateSettings, SpeechSegment, VoiceGate, to_float
 
 ENGINE = "whisper"
 MODEL_ENV = "COMPANION_WHISPER_MODEL"
@@ -177,15 +177,24 @@ class WhisperRecognizer:
         self.prompt = command_prompt(self.table)
         self._model = shared_model(find_model(model_dir))
         self._gate = VoiceGate(gate or GATE)
+        self._frames = 0  # whole gate frames fed since the stream began
+        self._unframed = 0  # samples the gate holds until a frame is whole (dropped by a reset)
+        self._origin = 0.0  # stream time of the last reset: recognitions count from it, as pocketsphinx's do
 
     def accept(self, pcm: bytes) -> list[Recognition]:
+        self._unframed += len(pcm) // 2
+        self._frames += self._unframed // FRAME
+        self._unframed %= FRAME
         return self._recognise(self._gate.feed(pcm))
 
     def flush(self) -> list[Recognition]:
         return self._recognise(self._gate.flush())
 
     def reset(self) -> None:
+        """Drop any utterance in progress; times count from here (the noise floor is kept)."""
         self._gate.reset()
+        self._unframed = 0
+        self._origin = self._frames * FRAME / SAMPLE_RATE
 
     def transcribe(self, audio: np.ndarray | bytes) -> Transcript:
         """Whisper's reading of one utterance (16 kHz), without gate or filters."""
@@ -220,7 +229,8 @@ class WhisperRecognizer:
         confidence = heard.confidence
         if intent is not None:
             intent = dataclasses.replace(intent, confidence=confidence)
-        return Recognition(text=text, intent=intent, confidence=confidence, start=segment.start, end=segment.end)
+        return Recognition(text=text, intent=intent, confidence=confidence,
+                           start=round(segment.start - self._origin, 3), end=round(segment.end - self._origin, 3))
 
     def _recognise(self, segments: list[SpeechSegment]) -> list[Recognition]:
         found = (self.recognise_segment(s) for s in segments)
@@ -361,8 +371,10 @@ class FastPathRecognizer:
         return self._deliver(fast)
 
     def reset(self) -> None:
+        """A new stream: both engines' clocks restart, so what was delivered before is no duplicate."""
         self.fast.reset()
         self._inbox.put(_RESET)
+        self._delivered = []
 
     def close(self) -> None:
         """Stop the worker thread (after what it was given)."""
