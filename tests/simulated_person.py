@@ -32,6 +32,7 @@ SPEECH_LOUD = 10 ** (-40 / 20)  # RMS of a frame of the person's speech (over it
 UTTERANCE_GAP = 0.35  # seconds of silence that end an utterance (sentences are ~0.6 s apart)
 SHORTEST_SPEECH = 0.35  # shorter sounds are earcons: not transcribed
 QUIET_BEFORE_REPLY = 0.6  # a person waits for the companion to fall silent before answering
+ANSWER_WITHIN = 5.0  # seconds: an answer not given this long after the question was heard is not given
 
 
 # --- recording a device ------------------------------------------------------------------------------
@@ -214,7 +215,7 @@ def massage_script(book: Phrasebook, sore_spot: tuple[str, str] | None = None, p
     ]
     # Triggers are loose: tiny.en hears espeak's "Now the left foot." as "the outer left foot", "Focused" as "focus".
     beats = [Beat(r"left foot|strokes", book.pause, ack=r"paused", barge_in=True),
-             Beat(r"\bpaused\b|say resume", book.resume, ack=r"resum", delay=pause_for)]
+             Beat(r"\bpaused\b|say re|when you are ready", book.resume, ack=r"resum", delay=pause_for)]
     if talk:
         beats += [Beat(r"resum|left in th", book.where, ack=r"left in th"),
                   Beat(r"left in th|long strokes", book.more_pressure, ack=r"firmer|pressure on|keep it light")]
@@ -408,7 +409,7 @@ class SimulatedPerson:
         answers = self.script.closing_answers if self._closing else self.script.answers
         for pattern, line in answers:
             if re.search(pattern, text):
-                self._pending = (line, 0.0, None)
+                self._pending = (line, time.monotonic() - ANSWER_WITHIN, None)
                 return
         beats = self.script.beats
         busy = self._pending is not None or (self._awaiting is not None and self._awaiting.ack is not None)
@@ -432,6 +433,9 @@ class SimulatedPerson:
     def _maybe_reply(self) -> None:
         if self._pending is not None:
             line, not_before, beat = self._pending
+            if beat is None and time.monotonic() > not_before + 2 * ANSWER_WITHIN:
+                self._pending = None  # the moment has passed (the companion moved on while it was heard)
+                return
             if time.monotonic() >= not_before and self._quiet():
                 self._pending = None
                 self._said(self._say(line), beat)
