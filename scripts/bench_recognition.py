@@ -36,7 +36,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -53,6 +52,9 @@ from companion.speech.phrases import PhraseTable, load_phrases
 from companion.speech.recognizer import SAMPLE_RATE, Recognition, Recognizer
 from companion.speech.vad import FRAME, frame_db
 from companion.speech.wav import read_samples, resample, to_pcm16
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from audio_bus import Recorder  # noqa: E402  (the tests' recorder of a PulseAudio source)
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path("/work/shared/data/speech_commands")
@@ -629,40 +631,6 @@ def percentiles(values: list[float]) -> str:
 # --- pause → silence on the virtual audio devices ---------------------------------------------------------------
 
 
-class _Recorder:
-    """parecord of a PulseAudio source, each chunk stamped with when it arrived (monotonic clock)."""
-
-    def __init__(self, device: str, rate: int = 16000) -> None:
-        self.rate = rate
-        self._process = subprocess.Popen(
-            ["parecord", "--raw", "--format=float32le", "--channels=1", f"--rate={rate}", "--latency-msec=10",
-             f"--device={device}"], stdout=subprocess.PIPE)
-        self._data = bytearray()
-        self._chunks: list[tuple[float, int]] = []
-        self._first = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._first.wait(10):
-            self.stop()
-            raise RuntimeError(f"parecord on {device} delivered nothing")
-
-    def _read(self) -> None:
-        assert self._process.stdout is not None
-        while chunk := self._process.stdout.read1(4096):
-            self._data += chunk
-            self._chunks.append((time.monotonic(), len(self._data) // 4))
-            self._first.set()
-
-    def stop(self) -> np.ndarray:
-        self._process.terminate()
-        self._process.wait(timeout=10)
-        self._reader.join(timeout=10)
-        return np.frombuffer(bytes(self._data[: len(self._data) // 4 * 4]), "<f4").copy()
-
-    def wall_time(self, sample: int) -> float:
-        return min(got - (total - sample) / self.rate for got, total in self._chunks if total > sample)
-
-
 def _bursts(recording: np.ndarray, rate: int, threshold: float, min_gap: float) -> list[tuple[int, int]]:
     """Runs of sound (|x| > threshold) separated by at least ``min_gap`` s of quiet."""
     loud = np.flatnonzero(np.abs(recording) > threshold)
@@ -720,7 +688,7 @@ def pause_to_silence(recognizer: Recognizer, pauses: list[np.ndarray], announcem
             stopped.append(time.monotonic())
 
     listener = Listener(recognizer, lambda: Microphone(), heard).start()
-    ears, mouth = _Recorder("ears.monitor"), _Recorder("mouth.monitor")
+    ears, mouth = Recorder("ears.monitor"), Recorder("mouth.monitor")
     speaker.prepare(announcement)
     speaker.wait(30)
     time.sleep(0.5)
@@ -747,13 +715,13 @@ def pause_to_silence(recognizer: Recognizer, pauses: list[np.ndarray], announcem
         player.close()
     latencies: list[float | None] = []
     for _, end in _bursts(heard_mouth, mouth.rate, 0.01, 0.5):
-        said_end = mouth.wall_time(end)
+        said_end = mouth.wall_time_of(end)
         if not any(said_end - 1.0 < t < said_end + 2.0 for t in stopped):
             latencies.append(None)
             continue
         # the speaker's last sound between a second before the end of "pause" and the trial's own stop
         loud = np.flatnonzero(np.abs(heard_ears) > 0.005)
-        times = [ears.wall_time(int(i)) for i in loud[::40]]
+        times = [ears.wall_time_of(int(i)) for i in loud[::40]]
         during = [t for t in times if said_end - 1.0 < t < said_end + 2.0]
         if during:
             latencies.append(max(during) - said_end)
