@@ -249,3 +249,11 @@ def test_an_interrupted_session_is_offered_to_resume_where_it_stopped():
     again = Collector()
     simulate(Session(fresh, [again]), parse_script("> no\n" + SAFE), load_phrases("en"))
     assert again.of("step")[0]["id"] == "soak"
+
+
+def test_pain_during_the_ratings_eases_off_and_asks_the_question_again():
+    _, out = run_script(SAFE + RATINGS + "> 4\n> pain\n> 4\n> 5\n> 4\n")
+    after = [r["value"] for r in out.of("rating") if r["when"] == "after"]
+    assert after == [4, 4, 5, 4]
+    i = out.said().index("Ease off now and take your time.")
+    assert out.said()[i + 1] == "The skin colour?"

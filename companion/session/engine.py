@@ -525,9 +525,9 @@ class Engine:
     def _pain(self, intent: Intent) -> list[Action]:
         out: list[Action] = []
         planned = self.current
-        if planned is None:
-            return out + [self._say("Ease off now. Take your time; say resume when you are ready.", "warning")] + \
-                (self._pause("pain reported") if self.stage == "opening" and not self.paused else [])
+        if planned is None:  # no touch under way (questions, ratings): ease off, then the open question again
+            out.append(self._say("Ease off now and take your time.", "warning"))
+            return out + (self._ask(self.asking) if self.asking is not None and not self.paused else [])
         step = planned.step
         foot = intent.foot or step.foot
         area = intent.area or step.area
