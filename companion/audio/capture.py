@@ -70,12 +70,7 @@ class Microphone:
     def close(self) -> None:
         self._generation += 1
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception:  # a stream whose device vanished may fail to close; it is gone anyway
-                pass
+        devices.close_quietly(stream)
 
     def reopen(self) -> None:
         self.open()

@@ -136,3 +136,14 @@ def _no_devices_message(kind: Kind) -> str:
 
 def _listing(devices: list[Device]) -> str:
     return ", ".join(f"{d.index} {d.name!r}" for d in devices)
+
+
+def close_quietly(stream: object | None) -> None:
+    """Abort and close a sounddevice stream; one whose device vanished may fail to close: it is gone anyway."""
+    if stream is None:
+        return
+    try:
+        stream.abort()
+        stream.close()
+    except Exception:
+        pass

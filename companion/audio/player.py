@@ -207,12 +207,7 @@ class Player:
         """Close the current stream (caller holds _stream_lock); its end is not a device loss."""
         self._generation += 1
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception:  # a stream whose device vanished may fail to close; it is gone anyway
-                pass
+        devices.close_quietly(stream)
 
     def _callback(self, out: np.ndarray, frames: int, timing: object, status: object) -> None:
         if status.output_underflow:
