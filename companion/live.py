@@ -81,7 +81,7 @@ def run(options: LiveOptions, make_outputs: Callable[[Engine], list[Sink]],
     except StoreError as exc:
         warn(f"companion: {exc} (the session goes on without last time's profile)")
     engine = build_engine(options.routine, options.minutes, profile, options.cleared_by_physician,
-                          options.lang, resume_at)
+                          options.lang, resume_at, options.speed)
     recorder = Recorder(lambda: Store(path),
                         lambda store: store.begin_session(options.client, engine.routine.name, options.minutes),
                         warn, rescue_next_to=path,

@@ -15,7 +15,7 @@ from typing import Callable, Protocol, TextIO
 from companion.plan.loader import load_routine
 from companion.plan.scale import scale_steps
 from companion.script import Script
-from companion.session.engine import Engine, SessionOptions
+from companion.session.engine import REMIND_AFTER_S, Engine, SessionOptions
 from companion.session.events import (
     Action, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Record, Say, Tick,
 )
@@ -31,11 +31,13 @@ class Sink(Protocol):
 
 
 def build_engine(routine: str, minutes: float, profile: Profile | None = None, cleared_by_physician: bool = False,
-                 lang: str = "en", resume_at: str | None = None) -> Engine:
+                 lang: str = "en", resume_at: str | None = None, speed: float = 1.0) -> Engine:
+    """The engine for a session; ``speed`` is how much faster than real time its clock runs (questions
+    still wait for the person as long in real time)."""
     loaded = load_routine(routine)
     options = SessionOptions(minutes=minutes, cleared_by_physician=cleared_by_physician,
                              help_words=load_phrases(lang).help_words, profile=profile or Profile(),
-                             resume_at=resume_at)
+                             resume_at=resume_at, remind_after=REMIND_AFTER_S * speed)
     return Engine(loaded, scale_steps(loaded, minutes), options)
 
 

@@ -1,9 +1,11 @@
 """The voice around a live session: the engine's words to the speaker, the person's words to the engine.
 
-The companion must not obey itself. While it speaks (and for a short tail after, since a recognition
-completes after its audio ends), only safety intents (pain, stop, pause) get through, and not when
-their words are an echo of what it is saying; a safety intent cuts the speech at once (barge-in)
-before the engine even sees it.
+The companion must not obey itself. Words said while it spoke (or just after: its voice reaches the
+microphone a little late) pass only when they are a safety intent (pain, stop, pause) and not an echo of
+what it said; a safety intent cuts the speech at once (barge-in) before the engine even sees it. "While
+it spoke" is judged by when the words were said, not when the recogniser delivered them: Whisper's
+answer to a question can arrive after the next sentence began, and its echo of the companion's last
+words after they ended.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ import queue
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from companion.errors import AudioDeviceError
-from companion.session.events import Action, AdjustVoice, Earcon, Prepare, Say, StopSpeech
+from companion.session.events import Action, AdjustVoice, Earcon, Listen, Prepare, Say, StopSpeech
 from companion.speech.phrases import normalise
-from companion.speech.recognizer import Recognition
+from companion.speech.recognizer import Recognition, Recognizer
 
-ECHO_TAIL_S = 0.8  # after speech ends, recognitions may still be completing on what was played
+ECHO_TAIL_S = 0.5  # the companion's voice reaches the microphone this much after the player says it ended
+SPEAKING_GAP_S = 0.2  # a shorter silence between two sentences is one stretch of speech
 ECHO_MEMORY_S = 15.0  # how long what was said counts as a possible echo
 PARTIAL_DEDUP_S = 2.5
 BACK_AFTER_S = 3.0
@@ -54,17 +57,34 @@ class SpeakerSink:
 
 
 @dataclass
+class ListenSink:
+    """A Sink that tells the recogniser what the session listens for (the Listen actions)."""
+
+    recognizer: Recognizer
+
+    def __call__(self, t: float, action: Action) -> None:
+        if isinstance(action, Listen):
+            self.recognizer.expect(action.intents)
+
+
+@dataclass
 class EchoGate:
     """Decides which recognitions reach the engine (see the module's docstring)."""
 
     sink: SpeakerSink
     clock: Callable[[], float] = time.monotonic
-    last_speaking: float = float("-inf")
+    spoke: deque[list[float]] = field(default_factory=lambda: deque(maxlen=64))  # [from, until] the companion spoke
     last_partial: tuple[str, float] | None = None
 
     def note_speaking(self) -> None:
-        if self.sink.speaker.is_speaking():
-            self.last_speaking = self.clock()
+        """Called every few tens of milliseconds: extends the stretch of speech going on, or opens one."""
+        if not self.sink.speaker.is_speaking():
+            return
+        now = self.clock()
+        if self.spoke and now - self.spoke[-1][1] <= SPEAKING_GAP_S:
+            self.spoke[-1][1] = now
+        else:
+            self.spoke.append([now, now])
 
     def admit(self, rec: Recognition) -> bool:
         if rec.intent is None:
@@ -74,13 +94,16 @@ class EchoGate:
                 and now - self.last_partial[1] < PARTIAL_DEDUP_S:
             return False  # already delivered early
         self.note_speaking()
-        if now - self.last_speaking < ECHO_TAIL_S:
+        if self.spoke_during(rec.said_from or now, rec.said_until or now):
             if not rec.intent.is_safety or self.is_echo(rec.text, now):
                 return False
             self.sink.speaker.stop()  # barge-in, before the engine even hears of it
         if rec.partial:
             self.last_partial = (rec.intent.name, now)
         return True
+
+    def spoke_during(self, start: float, end: float) -> bool:
+        return any(began <= end and start <= ended + ECHO_TAIL_S for began, ended in self.spoke)
 
     def is_echo(self, heard: str, now: float) -> bool:
         words = normalise(heard).split()
@@ -155,6 +178,7 @@ class VoiceIO:
         self.recognizer, description = open_recognizer(engine, lang)
         self.speaker = Speaker(profile, self.player)
         self.sink = SpeakerSink(self.speaker)
+        self.sinks = [self.sink, ListenSink(self.recognizer)]  # what the session's actions go to
         self.gate = EchoGate(self.sink)
         self.microphone = lambda: Microphone(input_device)
         announce(f"companion: {description}; speaking with the voice '{profile.name}' on {self.player.device.name}")

@@ -39,7 +39,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -579,15 +579,15 @@ class _ReplaySpeaker:
 
 def echo_gate_admits(rec: Recognition, said: list[Said], delay: float = 0.05) -> bool:
     """Whether EchoGate lets ``rec`` through when it arrives ``delay`` s after its audio, the companion
-    having said the stream's own announcements at their times."""
+    having said the stream's own announcements at their times (the stream's timeline is the gate's clock)."""
     from companion.voice import EchoGate
 
     now = rec.end + delay
     speaker = _ReplaySpeaker(said, now)
     recent = deque(((s.start, s.text) for s in said if s.own and s.start <= now), maxlen=20)
     gate = EchoGate(SimpleNamespace(speaker=speaker, recent=recent), clock=lambda: now)
-    gate.last_speaking = max((min(s.end, now) for s in said if s.own and s.start <= now), default=float("-inf"))
-    return gate.admit(rec)
+    gate.spoke.extend([s.start, min(s.end, now)] for s in said if s.own and s.start <= now)
+    return gate.admit(replace(rec, said_from=rec.start, said_until=rec.end))
 
 
 # --- latency -------------------------------------------------------------------------------------------------

@@ -151,12 +151,14 @@ class Beat:
 @dataclass
 class Script:
     """Standing answers (question pattern → line; patterns for the end-of-session ratings apply only
-    once ``closing`` has been heard) and beats that happen once each, in order."""
+    once ``closing`` has been heard), beats that happen once each, in order, and what the person says
+    to get going again when the companion paused without being asked (``unpause``: pattern, line)."""
 
     answers: list[tuple[str, Line]]
     closing: str
     closing_answers: list[tuple[str, Line]]
     beats: list[Beat] = field(default_factory=list)
+    unpause: tuple[str, Line] | None = None
 
 
 @dataclass(frozen=True)
@@ -186,12 +188,13 @@ ENGLISH = Phrasebook(
     foot={"left": Line("left", "foot", "left"), "right": Line("right", "foot", "right")},
     area={"toes": Line("toes", "area", "toes"), "arch": Line("arch", "area", "arch")},
 )
-# Words and a pace at which the Korean vosk model hears espeak-ng's rough Korean voice right (measured):
-# 아니요 rather than 아니 (heard as 아프다), 계속해 rather than 계속, and 셋 / 넷 only when said slowly
-# (at espeak's default 160 words a minute both are heard as 네, "yes").
+# A voice, a pace and words at which the Korean vosk model hears espeak-ng's rough Korean right (measured
+# offline on every line: tests/test_recognition_vosk.py): its female variant at 130 words a minute;
+# 아니요 rather than 아니 (heard as 아프다); 넷 and 다섯 for the ratings (its 셋, three, is heard as "잠깐 다시",
+# 둘, two, as 도움말).
 KOREAN = Phrasebook(
-    voice="ko", speed=120, no=Line("아니요", "no"), yes=Line("네", "yes"), baseline=Line("셋", "number", 3),
-    final=Line("넷", "number", 4), pause=Line("멈춰", "pause"), resume=Line("계속해", "resume"),
+    voice="ko+f3", speed=130, no=Line("아니요", "no"), yes=Line("네", "yes"), baseline=Line("넷", "number", 4),
+    final=Line("다섯", "number", 5), pause=Line("멈춰", "pause"), resume=Line("계속해", "resume"),
     where=Line("어디", "where"), more_pressure=Line("더 세게", "more_pressure"), pain=Line("아프다", "pain"),
     foot={"left": Line("왼쪽", "foot", "left"), "right": Line("오른쪽", "foot", "right")},
     area={"toes": Line("발가락", "area", "toes"), "heel": Line("뒤꿈치", "area", "heel")},
@@ -214,14 +217,15 @@ def massage_script(book: Phrasebook, sore_spot: tuple[str, str] | None = None, p
         (r"rate the (warmth|comfort)", book.baseline),
     ]
     # Triggers are loose: tiny.en hears espeak's "Now the left foot." as "the outer left foot", "Focused" as "focus".
-    beats = [Beat(r"left foot|strokes", book.pause, ack=r"paused", barge_in=True),
+    beats = [Beat(r"(the|outer) left foot|strokes", book.pause, ack=r"paused", barge_in=True),
              Beat(r"\bpaused\b|say re|when you are ready", book.resume, ack=r"resum", delay=pause_for)]
     if talk:
         beats += [Beat(r"resum|left in th", book.where, ack=r"left in th"),
                   Beat(r"left in th|long strokes", book.more_pressure, ack=r"firmer|pressure on|keep it light")]
     beats.append(Beat(r"focus", book.pain, ack=r"ease off|heel light|point work", barge_in=True))
     return Script(answers=answers, closing=r"massage is complete|stop the massage|rest the feet",
-                  closing_answers=[(r"\b(warm|comfort)\w*$", book.final)], beats=beats)
+                  closing_answers=[(r"\b(warm|comfort)\w*$", book.final)], beats=beats,
+                  unpause=(r"say re\w* when you are ready", book.resume))
 
 
 # --- hearing -----------------------------------------------------------------------------------------
@@ -406,6 +410,11 @@ class SimulatedPerson:
             self._awaiting = None
         if not self._closing and re.search(self.script.closing, text):
             self._closing = True
+        unpause = self.script.unpause
+        if unpause and re.search(unpause[0], text) and not (self.said and self.said[-1].intent == "pause"):
+            self.log("person: the companion paused by itself; saying resume")
+            self._pending = (unpause[1], time.monotonic() - ANSWER_WITHIN, None)
+            return
         answers = self.script.closing_answers if self._closing else self.script.answers
         for pattern, line in answers:
             if re.search(pattern, text):

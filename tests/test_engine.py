@@ -3,7 +3,9 @@
 import pytest
 
 from companion.runner import build_engine
-from companion.session.events import AdjustVoice, DeviceBack, DeviceLost, EndRequested, Heard, Say, StopSpeech, Tick
+from companion.session.events import (
+    AdjustVoice, DeviceBack, DeviceLost, EndRequested, Heard, Listen, Say, StopSpeech, Tick,
+)
 from companion.session.intents import Intent
 from companion.session.profile import Profile
 from session_helpers import SAFE, Collector, run_script, step_at
@@ -257,3 +259,43 @@ def test_pain_during_the_ratings_eases_off_and_asks_the_question_again():
     assert after == [4, 4, 5, 4]
     i = out.said().index("Ease off now and take your time.")
     assert out.said()[i + 1] == "The skin colour?"
+
+
+def test_while_a_question_is_open_the_session_listens_for_its_answers_and_the_commands_that_work_then():
+    """A Listen action follows every change: a rating narrows listening to numbers (so a grammar engine
+    cannot hear "four" as "yes"), a yes/no question to yes and no, and the steps open it to every command."""
+    _, out = run_script(SAFE + RATINGS)
+    listens = [(t, a.intents) for t, a in out.actions if isinstance(a, Listen)]
+    assert listens[0][0] == 0 and {"yes", "no", "pain", "stop", "pause", "skip", "repeat"} <= listens[0][1]
+    assert not {"number", "more_time", "more_pressure", "back"} & listens[0][1]
+    numbers = next(intents for _, intents in listens if intents and "number" in intents)
+    assert "yes" not in numbers and "pain" in numbers
+    first_step = out.of("step")[0]["t"]
+    assert (first_step, None) in listens  # the massage itself: every command
+    assert all(a != b for (_, a), (_, b) in zip(listens, listens[1:])), "a Listen only when it changes"
+
+
+def test_the_welcome_names_the_feet_the_routine_works_on():
+    from pathlib import Path
+
+    one_foot = build_engine(str(Path(__file__).parent / "routines" / "e2e-short.toml"), 15)
+    assert "for your left foot." in one_foot.start()[0].text
+    assert "for both feet." in build_engine("foot-circulation", 20).start()[0].text
+
+
+def test_an_unanswered_question_is_asked_again_twice_then_waits():
+    engine = build_engine("foot-circulation", 20)
+    question = [a.text for a in engine.start(0.0) if isinstance(a, Say) and a.kind == "question"][0]
+    asked = []
+    for t in range(1, 121):
+        asked += [(t, a.text) for a in engine.handle(Tick(float(t))) if isinstance(a, Say)]
+    assert asked == [(30, question), (60, question)]
+    after = engine.handle(Heard(Intent("no", text="no"), 121.0))
+    assert any(isinstance(a, Say) and a.kind == "question" and a.text != question for a in after)
+
+
+def test_a_sped_up_session_waits_as_long_in_real_time_for_an_answer():
+    engine = build_engine("foot-circulation", 20, speed=10)
+    engine.start(0.0)
+    assert not [a for t in range(1, 300) for a in engine.handle(Tick(float(t))) if isinstance(a, Say)]
+    assert [a for a in engine.handle(Tick(300.0)) if isinstance(a, Say)]

@@ -16,9 +16,12 @@ from speech_fixtures import chunks, speech_pcm
 class WavMicrophone:
     """A microphone that delivers prepared audio in 20 ms blocks, then nothing (or loses the device)."""
 
-    def __init__(self, pcm: bytes, lose_after: bool = False) -> None:
+    def __init__(self, pcm: bytes, lose_after: bool = False, real_time: bool = False) -> None:
         self.blocks = chunks(pcm, 20)
         self.lose_after = lose_after
+        self.real_time = real_time  # one block each 20 ms, as a microphone delivers them
+        self.started: float | None = None
+        self.given = 0
 
     def __enter__(self):
         return self
@@ -28,6 +31,10 @@ class WavMicrophone:
 
     def read(self, timeout: float) -> bytes | None:
         if self.blocks:
+            if self.real_time:
+                self.started = self.started or time.monotonic()
+                self.given += 1
+                time.sleep(max(0.0, self.started + self.given * 0.02 - time.monotonic()))
             return self.blocks.pop(0)
         if self.lose_after:
             raise AudioDeviceError("microphone lost")
@@ -54,6 +61,20 @@ def test_recognitions_arrive_while_listening(recognizer):
     with Listener(recognizer, lambda: WavMicrophone(audio), got.append):
         assert wait_for(lambda: len([r for r in got if r.intent]) >= 2)
     assert [r.intent.name for r in got if r.intent] == ["pause", "stop"]
+
+
+def test_each_recognition_carries_the_clock_time_it_was_said(recognizer):
+    """The echo gate judges words by when they were said: the loop stamps them on time.monotonic()."""
+    recognizer.reset()
+    got = []
+    mic = WavMicrophone(speech_pcm("pause", pad=1.0), real_time=True)
+    with Listener(recognizer, lambda: mic, got.append):
+        assert wait_for(lambda: any(r.intent for r in got))
+    [pause] = [r for r in got if r.intent]
+    assert mic.started is not None
+    assert pause.said_from == pytest.approx(mic.started + pause.start, abs=0.25)
+    assert pause.said_until == pytest.approx(mic.started + pause.end, abs=0.25)
+    assert 0.9 < pause.start < pause.end < 1.8
 
 
 def test_device_lost_is_reported_retried_and_back(recognizer):

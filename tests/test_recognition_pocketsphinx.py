@@ -130,3 +130,16 @@ def test_real_recordings_with_a_confidence_floor_reject_most_other_words(real_re
     right, accepted = _rates(real_results, 0.3)
     assert right >= 0.38  # measured 45 % (50/110)
     assert accepted <= 0.15  # measured 9 % (18/190)
+
+
+def test_an_open_question_narrows_the_grammar(recognizer):
+    """While a rating is open, "yes" cannot be heard as yes; once it closes, it is again."""
+    from companion.session.engine import ANSWERS, QUESTION_COMMANDS
+
+    yes, four = speech_pcm("yes"), speech_pcm("four")
+    recognizer.expect(frozenset(ANSWERS["number"] + QUESTION_COMMANDS))
+    try:
+        assert "yes" not in intents(recognizer, yes) and intents(recognizer, four) == ["number"]
+    finally:
+        recognizer.expect(None)
+    assert intents(recognizer, yes) == ["yes"]

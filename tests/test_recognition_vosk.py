@@ -6,6 +6,7 @@ import pytest
 
 from companion.cli.listen_cmds import decode_pcm
 from companion.errors import ModelError
+from companion.session.engine import ANSWERS, QUESTION_COMMANDS
 from companion.speech.engines import open_recognizer
 from companion.speech.phrases import load_phrases
 from companion.speech.vosk_engine import find_vosk_model, load_model
@@ -111,3 +112,37 @@ def test_model_found_one_level_inside_and_broken_model_is_a_model_error(tmp_path
     assert find_vosk_model("en") == model
     with pytest.raises(ModelError, match="broken"):
         load_model(model)
+
+
+@needs_ko
+def test_a_rating_question_narrows_the_grammar_to_numbers(korean):
+    """espeak-ng's 넷 (four) is heard as 네 (yes) with the whole table; while a rating is asked, the session
+    listens for numbers and the commands that work then, and 넷 is heard as four. Answering opens it again."""
+    clips = [speech_pcm("넷", voice, speed=speed) for voice in ("ko", "ko+f3") for speed in (120, 130, 160)]
+    everything = [heard(korean, clip) for clip in clips]
+    korean.expect(frozenset(ANSWERS["number"] + QUESTION_COMMANDS))
+    try:
+        rating = [heard(korean, clip) for clip in clips]
+    finally:
+        korean.expect(None)
+    assert rating == [[("number", 4)]] * len(clips)
+    assert sum(h == [("number", 4)] for h in everything) <= len(clips) // 2, everything
+    assert heard(korean, speech_pcm("네", "ko+f3", speed=160)) == [("yes", None)]
+
+
+@needs_ko
+def test_narrowing_in_the_middle_of_a_word_waits_for_its_end(korean):
+    """A grammar change mid-word would cut it in two words (and vosk aborts the process when a running
+    recogniser's grammar changes): the word is heard whole, then the narrower grammar applies."""
+    korean.reset()
+    blocks = iter(chunks(speech_pcm("멈춰", "ko", pad=0.8), 20))
+    got = []
+    while not got:  # until vosk shows the word (as an early safety result)
+        got += korean.accept(next(blocks))
+    korean.expect(frozenset(ANSWERS["number"] + QUESTION_COMMANDS))
+    try:
+        got += [r for block in blocks for r in korean.accept(block)] + korean.flush()
+        assert [(r.intent.name, r.partial) for r in got if r.intent] == [("pause", True), ("pause", False)]
+        assert heard(korean, speech_pcm("넷", "ko", speed=160)) == [("number", 4)]
+    finally:
+        korean.expect(None)

@@ -67,6 +67,28 @@ def test_recent_speech_counts_for_a_short_tail_then_everything_passes():
     assert not gate.admit(Recognition("the weather", None, 0.2, 0, 1))
 
 
+def said_at(text: str, name: str, start: float, end: float) -> Recognition:
+    return Recognition(text, Intent(name, text=text), 0.9, 0.0, 0.5, said_from=start, said_until=end)
+
+
+def test_what_counts_is_when_the_words_were_said_not_when_they_arrive():
+    """An answer said in the quiet after a question passes though the companion is speaking again when it
+    arrives (Whisper is slow); words said while it spoke are held back though it is quiet when they arrive."""
+    gate, speaker, clock = gate_with(False)
+    clock.now = 10.0
+    speaker.speaking = True
+    for t in (10.0, 10.1, 10.2, 12.0):  # the question, then the next sentence
+        clock.now = t
+        gate.note_speaking()
+    assert [list(s) for s in gate.spoke] == [[10.0, 10.2], [12.0, 12.0]]
+    clock.now = 12.1
+    assert gate.admit(said_at("yes", "yes", 11.0, 11.4))
+    speaker.speaking = False
+    clock.now = 14.0
+    assert not gate.admit(said_at("more time", "more_time", 10.05, 10.15))
+    assert speaker.calls == []
+
+
 def test_an_early_safety_word_is_not_delivered_twice():
     gate, _, clock = gate_with(False)
     assert gate.admit(heard("pause", "pause", partial=True))

@@ -258,3 +258,19 @@ def test_a_broken_model_is_a_model_error(tmp_path: Path) -> None:
 def test_other_languages_are_refused() -> None:
     with pytest.raises(UserError, match="English only"):
         WhisperRecognizer(language="ko")
+
+
+def test_an_open_question_narrows_what_the_words_heard_can_mean(whisper: WhisperRecognizer) -> None:
+    """While a yes/no question is open "four" is no answer and no command; while a rating is open "yes" is
+    none either. Every command counts again once the question closes."""
+    from companion.session.engine import ANSWERS, QUESTION_COMMANDS
+
+    four, yes = speech_pcm("four"), speech_pcm("yes")
+    try:
+        whisper.expect(frozenset(ANSWERS["yesno"] + QUESTION_COMMANDS))
+        assert intents(hear(whisper, four)) == [] and intents(hear(whisper, yes)) == [("yes", None)]
+        whisper.expect(frozenset(ANSWERS["number"] + QUESTION_COMMANDS))
+        assert intents(hear(whisper, four)) == [("number", 4)] and intents(hear(whisper, yes)) == []
+    finally:
+        whisper.expect(None)
+    assert intents(hear(whisper, yes)) == [("yes", None)]

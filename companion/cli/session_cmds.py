@@ -144,7 +144,7 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
         keyboard(inbox)
         return voice_io.start(inbox)
 
-    live.run(options, lambda session_engine: [voice_io.sink, *outputs(session_engine)], voice_and_keyboard, warn)
+    live.run(options, lambda session_engine: [*voice_io.sinks, *outputs(session_engine)], voice_and_keyboard, warn)
     # Everything is recorded and committed. After a device was lost, PortAudio can abort while tearing
     # down at interpreter exit (an assertion in its ALSA layer): leave without that teardown.
     sys.stdout.flush()

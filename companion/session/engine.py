@@ -21,19 +21,23 @@ from companion.plan.adapt import PlannedStep
 from companion.plan.model import Routine, Step
 from companion.session import wording
 from companion.session.events import (
-    Action, AdjustVoice, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Prepare, Record, Say,
-    StopSpeech,
+    Action, AdjustVoice, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Listen, Prepare, Record, Say,
+    StopSpeech, Tick,
 )
 from companion.session.intents import Intent
 from companion.session.profile import Profile
 
 EXTRA_SECONDS = 30.0  # "more time" / "less time"
 MAX_TRIES = 3  # a question is asked at most three times (twice again after an unclear answer)
+REMIND_AFTER_S = 30.0  # an unanswered question is asked again after this long (twice at most)
+MAX_REMINDERS = 2
 ANSWERS = {"yesno": ("yes", "no"), "number": ("number",), "foot": ("foot",), "area": ("area",)}
 VOICE_INTENTS = {"slower": ("rate", -1), "faster": ("rate", 1), "louder": ("volume", 1),
                  "quieter": ("volume", -1), "change_voice": ("voice", 1)}
 VOICE_WORDS = {"slower": "Slower.", "faster": "Faster.", "louder": "Louder.", "quieter": "Quieter.",
                "change_voice": "Changing the voice."}
+# What works while a question is open, besides its answers (see _heard).
+QUESTION_COMMANDS = ("skip", "pain", "stop", "pause", "resume", "help", "repeat", "where", *VOICE_INTENTS)
 AREA_CHOICES = ("toes", "ball", "arch", "heel", "ankle")
 DEVICE_PAUSE = "audio device lost"
 
@@ -48,6 +52,8 @@ class Question:
     on_answer: Callable[[Answer], list[Action]]
     tries: int = 0
     record: dict[str, object] = field(default_factory=dict)
+    asked_at: float = 0.0  # session time it was last said
+    reminders: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class SessionOptions:
     help_words: tuple[str, ...] = ()
     profile: Profile = field(default_factory=Profile)
     resume_at: str | None = None  # id of the step an interrupted session stopped in: offer to go on from there
+    remind_after: float = REMIND_AFTER_S  # session seconds (a sped-up session waits as long in real time)
 
 
 class Engine:
@@ -69,6 +76,7 @@ class Engine:
         self.stage = "opening"
         self.questions: deque[Question] = deque()
         self.asking: Question | None = None
+        self.listening: frozenset[str] | None = None  # as last told with a Listen action; None: every command
         self.paused: str | None = None
         self.index = -1
         self.elapsed = 0.0
@@ -88,18 +96,34 @@ class Engine:
     def start(self, now: float = 0.0) -> list[Action]:
         self.now = now
         out = [self._say(
-            f"Welcome. This is {self.routine.title.lower()}, about {wording.duration_words(self.budget)} for both feet. "
+            f"Welcome. This is {self.routine.title.lower()}, about {wording.duration_words(self.budget)} for "
+            f"{wording.feet_of({p.step.foot for p in self.plan})}. "
             "You can say help at any time.", "announce")]
         self._queue_opening()
-        return out + self._ask_next()
+        return self._listen_for(out + self._ask_next())
 
     def handle(self, event: Event) -> list[Action]:
         if self.finished:
             return []
+        return self._listen_for(self._handle(event))
+
+    def _listen_for(self, out: list[Action]) -> list[Action]:
+        """``out``, and a Listen action when what the session listens for changed (a question opened or closed)."""
+        wanted = None
+        if self.asking is not None and not self.finished:
+            wanted = frozenset(ANSWERS[self.asking.expects] + QUESTION_COMMANDS)
+        if wanted == self.listening:
+            return out
+        self.listening = wanted
+        return out + [Listen(wanted)]
+
+    def _handle(self, event: Event) -> list[Action]:
         dt = max(0.0, event.now - self.now)
         self.now = event.now
         out = self._advance(dt)
-        if isinstance(event, Heard):
+        if isinstance(event, Tick):
+            out += self._remind()
+        elif isinstance(event, Heard):
             out += self._heard(event.intent)
         elif isinstance(event, EndRequested):
             out += self._end_requested(event)
@@ -141,6 +165,17 @@ class Engine:
     def _ask(self, question: Question) -> list[Action]:
         self.asking = question
         question.tries += 1
+        question.asked_at = self.now
+        return [self._say(question.text, "question")]
+
+    def _remind(self) -> list[Action]:
+        """Ask an unanswered question again: the person may not have heard it, or have stepped away."""
+        question = self.asking
+        if question is None or self.paused or question.reminders >= MAX_REMINDERS \
+                or self.now - question.asked_at < self.options.remind_after:
+            return []
+        question.reminders += 1
+        question.asked_at = self.now
         return [self._say(question.text, "question")]
 
     def _ask_next(self) -> list[Action]:

@@ -76,9 +76,18 @@ class Prepare:
 
 
 @dataclass(frozen=True)
+class Listen:
+    """What to listen for from now on: the intents an open question accepts (its answers and the commands
+    that work while it is open), or None for every command. Engines with a grammar narrow it, so that
+    "four" cannot be heard as "yes" while a rating is asked."""
+
+    intents: frozenset[str] | None
+
+
+@dataclass(frozen=True)
 class Record:
     type: str
     data: dict[str, Any] = field(default_factory=dict)
 
 
-Action = Union[Say, Earcon, StopSpeech, AdjustVoice, Prepare, Record]
+Action = Union[Say, Earcon, StopSpeech, AdjustVoice, Prepare, Listen, Record]

@@ -49,6 +49,11 @@ def place(foot: str, area: str) -> str:
     return f"{feet}, {area_words}"
 
 
+def feet_of(feet: set[str]) -> str:
+    """The feet a routine works on, from its steps' feet: "your left foot", "both feet"."""
+    return f"your {next(iter(feet))} foot" if len(feet) == 1 and feet <= {"left", "right"} else "both feet"
+
+
 def spot(foot: str, area: str) -> str:
     """A spot as part of a sentence: "your left heel", "your left foot", "both feet"."""
     if foot == "both":

@@ -7,12 +7,14 @@ retries every ``retry_s`` seconds and reports when it is back.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Protocol
 
 from companion.errors import AudioDeviceError
-from companion.speech.recognizer import Recognition, Recognizer
+from companion.speech.recognizer import SAMPLE_RATE, Recognition, Recognizer
 
 
 class Microphone(Protocol):
@@ -46,6 +48,7 @@ class Listener:
         self._retry_s = retry_s
         self._read_timeout = read_timeout
         self._stopping = threading.Event()
+        self._fed = 0  # samples given to the recogniser since its last reset
         self._thread = threading.Thread(target=self.run, name="listener", daemon=True)
 
     def start(self) -> Listener:
@@ -76,16 +79,24 @@ class Listener:
                     self._pump(mic)
             except AudioDeviceError as exc:
                 self.recognizer.reset()  # half an utterance from before the loss is not a command
+                self._fed = 0
                 if not lost:
                     lost = True
                     self._on_lost(exc)
                 self._stopping.wait(self._retry_s)
         for recognition in self.recognizer.flush():
-            self._on_recognition(recognition)
+            self._on_recognition(self._stamped(recognition))
 
     def _pump(self, mic: Microphone) -> None:
         while not self._stopping.is_set():
             block = mic.read(self._read_timeout)
             if block:
+                self._fed += len(block) // 2
                 for recognition in self.recognizer.accept(block):
-                    self._on_recognition(recognition)
+                    self._on_recognition(self._stamped(recognition))
+
+    def _stamped(self, rec: Recognition) -> Recognition:
+        """``rec`` with the clock times it was said: the audio fed so far ends now (a block is read as soon
+        as it is captured), and the recogniser's times count from its last reset, as ``_fed`` does."""
+        now, fed = time.monotonic(), self._fed / SAMPLE_RATE
+        return replace(rec, said_from=now - (fed - rec.start), said_until=now - (fed - rec.end))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
@@ -42,6 +43,12 @@ class PhraseTable:
 
     def phrases_for(self, intent: str) -> list[str]:
         return [p.text for p in self.phrases if p.intent == intent]
+
+    def only(self, intents: Collection[str] | None) -> PhraseTable:
+        """The table restricted to ``intents`` (None: the whole table)."""
+        if intents is None:
+            return self
+        return replace(self, phrases=tuple(p for p in self.phrases if p.intent in intents))
 
     def grammar_phrases(self) -> list[str]:
         """Every phrase a recogniser should listen for (spelled-out words only, no digits)."""

@@ -121,14 +121,14 @@ class PocketsphinxRecognizer:
         self._table = table or load_phrases(language)
         #: words of the phrase table pocketsphinx cannot pronounce; their phrases are left out of the grammar
         self.missing_words = missing_words(self._table)
-        phrases = [p for p in self._table.grammar_phrases() if not set(p.split()) & set(self.missing_words)]
-        if not phrases:
+        if not self._sayable(self._table):
             raise ModelError(f"pocketsphinx knows none of the {language!r} phrases; use --engine vosk")
-        self._phrases = {_command_words(self._table, p) for p in phrases}
         self.min_confidence = min_confidence
+        self._decoys, self._decoy_weight = decoy_words(self._table, decoys), decoy_weight
         self._decoder = ps.Decoder(loglevel="FATAL", bestpath=False, lm=None)
-        self._decoder.add_jsgf_string("commands", build_jsgf(phrases, decoy_words(self._table, decoys), decoy_weight))
-        self._decoder.activate_search("commands")
+        self._searches: dict[frozenset[str] | None, tuple[str, set[tuple[str, ...]]]] = {}
+        self._wanted: frozenset[str] | None = None
+        self._phrases = self._search(None)
         self._phones = ps.Decoder(
             loglevel="FATAL", bestpath=False, lm=None, allphone=os.path.join(model_dir(), "en-us-phone.lm.bin")
         )
@@ -171,6 +171,27 @@ class PocketsphinxRecognizer:
             out.extend(self._end_utt(None))
         return out
 
+    def expect(self, intents: frozenset[str] | None) -> None:
+        self._wanted = intents  # the next utterance is decoded with it
+
+    def _search(self, intents: frozenset[str] | None) -> set[tuple[str, ...]]:
+        """Make the grammar for ``intents`` (built once each) the decoder's; return its command phrases."""
+        if intents not in self._searches:
+            table = self._table.only(intents)
+            phrases = self._sayable(table)
+            if phrases:
+                name = "commands" if intents is None else f"focus{len(self._searches)}"
+                self._decoder.add_jsgf_string(name, build_jsgf(phrases, self._decoys, self._decoy_weight))
+                self._searches[intents] = (name, {_command_words(table, p) for p in phrases})
+            else:  # none of it can be said: listen for every command (made first, in __init__)
+                self._searches[intents] = self._searches[None]
+        name, commands = self._searches[intents]
+        self._decoder.activate_search(name)
+        return commands
+
+    def _sayable(self, table: PhraseTable) -> list[str]:
+        return [p for p in table.grammar_phrases() if not set(p.split()) & set(self.missing_words)]
+
     def reset(self) -> None:
         """Drop any utterance in progress and restart the clock: times count from the last reset."""
         import pocketsphinx as ps
@@ -199,6 +220,7 @@ class PocketsphinxRecognizer:
         """Decode the whole utterance at once (a few tens of ms for a command): cepstral normalisation
         then covers just this utterance, so a result does not depend on the audio heard before it."""
         audio = bytes(self._utt_audio)
+        self._phrases = self._search(self._wanted)
         for decoder in (self._decoder, self._phones):
             decoder.start_utt()
             decoder.process_raw(audio, False, True)

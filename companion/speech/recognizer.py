@@ -22,6 +22,9 @@ class Recognition:
     start: float  # seconds since the stream began
     end: float
     partial: bool = False  # an early detection from a partial result (safety words)
+    # When it was said, on time.monotonic()'s clock (the listening loop stamps it; None: not known).
+    said_from: float | None = None
+    said_until: float | None = None
 
 
 class Recognizer(Protocol):
@@ -38,4 +41,9 @@ class Recognizer(Protocol):
 
     def reset(self) -> None:
         """Forget the current utterance (e.g. after the companion spoke)."""
+        ...
+
+    def expect(self, intents: frozenset[str] | None) -> None:
+        """Listen only for these intents from the next utterance on (None: every command), as the session's
+        Listen action says. Called from the session's thread while the recogniser runs on the listener's."""
         ...

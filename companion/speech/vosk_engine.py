@@ -87,13 +87,13 @@ class VoskRecognizer:
         self.model_path = model_path
         self._table = table or load_phrases(language)
         self._model = load_model(model_path)
-        known = lambda word: self._model.vosk_model_find_word(word) >= 0  # noqa: E731
         #: words of the phrase table the model cannot recognise; their phrases are left out of the grammar
-        self.missing_words = [w for w in self._table.vocabulary() if not known(w)]
-        phrases = [p for p in self._table.grammar_phrases() if all(known(w) for w in p.split())]
-        garbage = [UNKNOWN] if known(UNKNOWN) else []  # not every model has an unknown-word entry
-        self._grammar = json.dumps([*phrases, *garbage], ensure_ascii=False)
-        self._rec = KaldiRecognizer(self._model, SAMPLE_RATE, self._grammar)
+        self.missing_words = [w for w in self._table.vocabulary() if not self._known(w)]
+        self._rec = KaldiRecognizer(self._model, SAMPLE_RATE, self._grammar_of(self._table))
+        self._focus = self._table  # the phrases listened for now (see expect)
+        self._wanted: frozenset[str] | None = None
+        self._applied: frozenset[str] | None = None
+        self._in_words = False  # the current utterance has words so far (its grammar must not change)
         self._rec.SetWords(True)
         self._samples = 0  # fed since the recogniser was made (vosk's word times count from there)
         self._zero = 0.0  # vosk time of the last reset: our times count from there
@@ -101,11 +101,39 @@ class VoskRecognizer:
         self._safety_phrases = {p.text for p in self._table.phrases if p.intent in self._table.safety}
         self._held = ("", 0)  # the current partial and for how many updates it has held
 
+    def expect(self, intents: frozenset[str] | None) -> None:
+        self._wanted = intents  # applied by accept(), on the listener's thread
+
     def accept(self, pcm: bytes) -> list[Recognition]:
+        out = self._refocus() if self._wanted != self._applied and not self._in_words else []
         self._samples += len(pcm) // 2
         if self._rec.AcceptWaveform(pcm):
-            return self._final(json.loads(self._rec.Result()))
-        return self._partial(json.loads(self._rec.PartialResult()).get("partial", ""))
+            self._in_words = False
+            return out + self._final(json.loads(self._rec.Result()))
+        partial = json.loads(self._rec.PartialResult()).get("partial", "")
+        self._in_words = bool(partial)
+        return out + self._partial(partial)
+
+    def _refocus(self) -> list[Recognition]:
+        """Narrow (or widen) the grammar to the intents expected, between words as far as vosk knows: a
+        change in the middle of a word cuts it in two, heard as two words. (Vosk's partials lag about half
+        a second, so a word just begun can still be cut; a question opens while the companion speaks it,
+        when the echo gate lets no answer through anyway.) Vosk aborts the process when the grammar of a
+        running recogniser changes, so it is stopped first, keeping any result it still holds."""
+        wanted = self._wanted
+        out = self._final(json.loads(self._rec.FinalResult()))
+        self._focus = self._table.only(wanted)
+        self._rec.SetGrammar(self._grammar_of(self._focus))
+        self._applied = wanted
+        return out
+
+    def _known(self, word: str) -> bool:
+        return self._model.vosk_model_find_word(word) >= 0
+
+    def _grammar_of(self, table: PhraseTable) -> str:
+        phrases = [p for p in table.grammar_phrases() if all(self._known(w) for w in p.split())]
+        garbage = [UNKNOWN] if self._known(UNKNOWN) else []  # not every model has an unknown-word entry
+        return json.dumps([*phrases, *garbage], ensure_ascii=False)
 
     def flush(self) -> list[Recognition]:
         return self._final(json.loads(self._rec.FinalResult()))
@@ -140,7 +168,7 @@ class VoskRecognizer:
         text = _words(result.get("text", ""))
         if not result.get("result") and not text:
             return []
-        intent = self._table.match(text) if text else None
+        intent = self._focus.match(text) if text else None
         conf = sum(w.get("conf", 0.0) for w in words) / len(words) if words else 0.0
         spans = result.get("result", [])
         start = spans[0]["start"] - self._zero if spans else self._now()

@@ -173,6 +173,7 @@ class WhisperRecognizer:
                             "choose the vosk or pocketsphinx engine for it")
         self.language = language
         self.table = load_phrases(language)
+        self._focus = self.table  # the intents listened for now (see expect)
         self.thresholds = thresholds or Thresholds()
         self.prompt = command_prompt(self.table)
         self._model = shared_model(find_model(model_dir))
@@ -189,6 +190,10 @@ class WhisperRecognizer:
 
     def flush(self) -> list[Recognition]:
         return self._recognise(self._gate.flush())
+
+    def expect(self, intents: frozenset[str] | None) -> None:
+        """Whisper hears every word; only the words heard are matched against these intents' phrases."""
+        self._focus = self.table.only(intents)
 
     def reset(self) -> None:
         """Drop any utterance in progress; times count from here (the noise floor is kept)."""
@@ -225,7 +230,7 @@ class WhisperRecognizer:
         if not words or " ".join(words) in HALLUCINATIONS:
             return None
         text = " ".join(words)
-        intent = command_intent(self.table, words) or sounds_like(self.table, words)
+        intent = command_intent(self._focus, words) or sounds_like(self._focus, words)
         confidence = heard.confidence
         if intent is not None:
             intent = dataclasses.replace(intent, confidence=confidence)
@@ -369,6 +374,10 @@ class FastPathRecognizer:
         self._inbox.put(_FLUSH)
         self._inbox.join()
         return self._deliver(fast)
+
+    def expect(self, intents: frozenset[str] | None) -> None:
+        self.fast.expect(intents)
+        self.primary.expect(intents)
 
     def reset(self) -> None:
         """A new stream: both engines' clocks restart, so what was delivered before is no duplicate."""
