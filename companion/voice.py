@@ -114,7 +114,12 @@ class EchoGate:
 
 def _contains(said: list[str], heard: list[str]) -> bool:
     n = len(heard)
-    return any(said[i : i + n] == heard for i in range(len(said) - n + 1))
+    return any(all(map(_same_word, said[i : i + n], heard)) for i in range(len(said) - n + 1))
+
+
+def _same_word(said: str, heard: str) -> bool:
+    """The companion's "Paused." comes back as "pause", its "stops" as "stop": an ending is not a new word."""
+    return said == heard or (said.startswith(heard) and len(said) - len(heard) <= 2 and len(heard) >= 3)
 
 
 class DeviceState:

@@ -54,7 +54,10 @@ def test_while_speaking_only_safety_words_pass_and_they_cut_the_speech():
 def test_its_own_words_are_an_echo_even_for_safety_words():
     gate, speaker, _ = gate_with(True, "Paused. Say resume when you are ready. Or say stop to end.")
     assert not gate.admit(heard("stop", "stop"))
+    assert not gate.admit(heard("pause", "pause"))  # its "Paused." heard back without the ending
     assert speaker.calls == []
+    gate, speaker, _ = gate_with(True, "Left foot, arch. Fingertip friction.")
+    assert gate.admit(heard("pain", "pain")) and gate.admit(heard("stop", "stop"))
 
 
 def test_recent_speech_counts_for_a_short_tail_then_everything_passes():

@@ -274,3 +274,17 @@ def test_an_open_question_narrows_what_the_words_heard_can_mean(whisper: Whisper
     finally:
         whisper.expect(None)
     assert intents(hear(whisper, yes)) == [("yes", None)]
+
+
+def test_a_command_heard_unsurely_is_dropped_but_never_a_safety_word(whisper: WhisperRecognizer, monkeypatch) -> None:
+    """A lone "yes" made up from a fragment of conversation comes with a low confidence; "pain" at the same
+    confidence still counts (a missed pain matters more than a pause too many)."""
+    from companion.speech.vad import SpeechSegment
+    from companion.speech.whisper_engine import Transcript
+
+    segment = SpeechSegment(np.zeros(16000, np.float32), 0.0, 1.0, 0.5, 30.0)
+    unsure, sure = -0.9, -0.3  # exp(-0.9) * 0.95 = 0.39; exp(-0.3) * 0.95 = 0.70
+    for text, logprob, intent in (("yes", unsure, None), ("yes", sure, "yes"), ("pain", unsure, "pain")):
+        monkeypatch.setattr(whisper, "transcribe", lambda audio, text=text, lp=logprob: Transcript(text, 0.05, lp))
+        heard = whisper.recognise_segment(segment)
+        assert heard is not None and (heard.intent.name if heard.intent else None) == intent, text

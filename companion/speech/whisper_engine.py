@@ -77,6 +77,10 @@ class Thresholds:
     max_no_speech_prob: float = 0.6
     min_avg_logprob: float = -1.0
     min_snr_db: float = 12.0  # the segment's loudest frame above the noise floor
+    # Commands heard less surely than this are dropped, safety words never. On 30 minutes of prose, 7 of 9
+    # false intents were single words made up from fragments at 0.36-0.49; it costs 1 of 107 real command
+    # words and 7 of 417 synthetic phrases heard right.
+    min_command_confidence: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,8 @@ class WhisperRecognizer:
         text = " ".join(words)
         intent = command_intent(self._focus, words) or sounds_like(self._focus, words)
         confidence = heard.confidence
+        if intent is not None and not intent.is_safety and confidence < limits.min_command_confidence:
+            intent = None
         if intent is not None:
             intent = dataclasses.replace(intent, confidence=confidence)
         return Recognition(text=text, intent=intent, confidence=confidence,
