@@ -94,9 +94,10 @@ class EchoGate:
                 and now - self.last_partial[1] < PARTIAL_DEDUP_S:
             return False  # already delivered early
         self.note_speaking()
-        if self.spoke_during(rec.said_from or now, rec.said_until or now):
-            if not rec.intent.is_safety or self.is_echo(rec.text, now):
-                return False
+        said_over_speech = self.spoke_during(rec.said_from or now, rec.said_until or now)
+        if said_over_speech and (not rec.intent.is_safety or self.is_echo(rec.text, now)):
+            return False
+        if rec.intent.is_safety and self.sink.speaker.is_speaking():
             self.sink.speaker.stop()  # barge-in, before the engine even hears of it
         if rec.partial:
             self.last_partial = (rec.intent.name, now)

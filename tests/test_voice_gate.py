@@ -126,3 +126,13 @@ def test_a_device_is_back_only_once_it_stays_back(monkeypatch):
     state.back()
     time.sleep(0.3)
     assert reports == [("lost", "microphone"), ("back", "microphone")]
+
+
+def test_a_safety_word_cuts_whatever_is_being_said_when_it_arrives():
+    """"pause" said in a quiet moment reaches the gate after the companion began its next sentence: that
+    sentence is cut at once (a command said in the quiet passes, and cuts nothing)."""
+    gate, speaker, clock = gate_with(True, "Ten seconds left. Next: left foot, arch.")
+    clock.now = 20.0
+    assert gate.admit(said_at("yes", "yes", 18.0, 18.4)) and speaker.calls == []
+    assert gate.admit(said_at("pause", "pause", 18.5, 18.9))
+    assert speaker.calls == [("stop",)]
