@@ -678,6 +678,9 @@ def pause_to_silence(recognizer: Recognizer, pauses: list[np.ndarray], announcem
     from companion.speech.voices import default_voice_name, load_voice
     from companion.voice import EchoGate, SpeakerSink
 
+    from companion.session.engine import STEP_COMMANDS
+
+    recognizer.expect(frozenset(STEP_COMMANDS))  # as in a session: announcements come during the steps
     player = Player()
     speaker = Speaker(load_voice(default_voice_name()), player)
     gate = EchoGate(SpeakerSink(speaker))

@@ -146,3 +146,11 @@ def test_narrowing_in_the_middle_of_a_word_waits_for_its_end(korean):
         assert heard(korean, speech_pcm("넷", "ko", speed=160)) == [("number", 4)]
     finally:
         korean.expect(None)
+
+
+def test_foot_and_area_words_ride_along_whatever_is_listened_for():
+    steps = KO.only(frozenset({"pain", "pause"}))
+    assert steps.match("왼쪽") is None  # a lone answer is no command during the steps
+    heard = steps.match("왼쪽 뒤꿈치 아파")
+    assert (heard.name, heard.foot, heard.area) == ("pain", "left", "heel")
+    assert {"왼쪽", "뒤꿈치"} <= set(steps.grammar_phrases())

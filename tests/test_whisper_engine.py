@@ -288,3 +288,18 @@ def test_a_command_heard_unsurely_is_dropped_but_never_a_safety_word(whisper: Wh
         monkeypatch.setattr(whisper, "transcribe", lambda audio, text=text, lp=logprob: Transcript(text, 0.05, lp))
         heard = whisper.recognise_segment(segment)
         assert heard is not None and (heard.intent.name if heard.intent else None) == intent, text
+
+
+def test_during_the_steps_the_prompt_leaves_out_the_answers(whisper: WhisperRecognizer) -> None:
+    """Listed in Whisper's prompt, the answer "both" took "pause" said by some voices (en-gb-x-rp, en-us-nyc+f2
+    in the benchmark); during the steps, where answers mean nothing, the prompt has only the commands."""
+    from companion.session.engine import STEP_COMMANDS
+
+    try:
+        whisper.expect(frozenset(STEP_COMMANDS))
+        assert "Both." not in whisper.prompt and "Pause." in whisper.prompt
+        for voice, speed in (("en-gb-x-rp", 175), ("en-us-nyc+f2", 185)):
+            assert intents(hear(whisper, speech_pcm("pause", voice, speed=speed))) == [("pause", None)], voice
+    finally:
+        whisper.expect(None)
+    assert "Both." in whisper.prompt

@@ -38,6 +38,8 @@ VOICE_WORDS = {"slower": "Slower.", "faster": "Faster.", "louder": "Louder.", "q
                "change_voice": "Changing the voice."}
 # What works while a question is open, besides its answers (see _heard).
 QUESTION_COMMANDS = ("skip", "pain", "stop", "pause", "resume", "help", "repeat", "where", *VOICE_INTENTS)
+# What works during the massage steps: every command, no answers (a lone "yes", "four" or "both" does nothing).
+STEP_COMMANDS = (*QUESTION_COMMANDS, "back", "more_time", "less_time", "more_pressure", "less_pressure")
 AREA_CHOICES = ("toes", "ball", "arch", "heel", "ankle")
 DEVICE_PAUSE = "audio device lost"
 
@@ -112,6 +114,8 @@ class Engine:
         wanted = None
         if self.asking is not None and not self.finished:
             wanted = frozenset(ANSWERS[self.asking.expects] + QUESTION_COMMANDS)
+        elif self.stage == "steps":
+            wanted = frozenset(STEP_COMMANDS)
         if wanted == self.listening:
             return out
         self.listening = wanted

@@ -36,6 +36,8 @@ class PhraseTable:
     fillers: frozenset[str]
     safety: frozenset[str]
     help_words: tuple[str, ...]
+    # Foot and area words: they ride along with any intent ("pain in my left heel"), whatever is listened for.
+    slot_phrases: tuple[Phrase, ...] = ()
 
     def intents(self) -> list[str]:
         """Intent names in table order, each once."""
@@ -45,14 +47,15 @@ class PhraseTable:
         return [p.text for p in self.phrases if p.intent == intent]
 
     def only(self, intents: Collection[str] | None) -> PhraseTable:
-        """The table restricted to ``intents`` (None: the whole table)."""
+        """The table restricted to ``intents`` (None: the whole table); the slot words stay."""
         if intents is None:
             return self
         return replace(self, phrases=tuple(p for p in self.phrases if p.intent in intents))
 
     def grammar_phrases(self) -> list[str]:
-        """Every phrase a recogniser should listen for (spelled-out words only, no digits)."""
-        return list(dict.fromkeys(p.text for p in self.phrases if not any(c.isdigit() for c in p.text)))
+        """Every phrase a recogniser should listen for, slot words included (spelled-out words only, no digits)."""
+        every = (*self.phrases, *self.slot_phrases)
+        return list(dict.fromkeys(p.text for p in every if not any(c.isdigit() for c in p.text)))
 
     def vocabulary(self) -> list[str]:
         """Every word used in the grammar, sorted."""
@@ -81,7 +84,7 @@ class PhraseTable:
         return Intent(best.intent, text=text, value=best.value, foot=slots.get("foot"), area=slots.get("area"))
 
     def _slot(self, words: tuple[str, ...], slot: str) -> str | None:
-        found = [p for p in self.phrases if p.intent == slot and _contains(words, p.words)]
+        found = [p for p in self.slot_phrases if p.intent == slot and _contains(words, p.words)]
         return str(max(found, key=lambda p: len(p.words)).value) if found else None
 
 
@@ -131,4 +134,5 @@ def load_phrases(language: str = "en") -> PhraseTable:
         fillers=frozenset(raw.get("fillers", [])),
         safety=frozenset(safety),
         help_words=tuple(help_words),
+        slot_phrases=tuple(p for p in phrases if p.intent in SLOT_INTENTS),
     )

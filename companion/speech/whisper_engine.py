@@ -196,8 +196,10 @@ class WhisperRecognizer:
         return self._recognise(self._gate.flush())
 
     def expect(self, intents: frozenset[str] | None) -> None:
-        """Whisper hears every word; only the words heard are matched against these intents' phrases."""
+        """Whisper hears every word: its prompt lists these intents' words (outside a question, "pause" said
+        by some voices came out as the answer "both"), and only they are matched."""
         self._focus = self.table.only(intents)
+        self.prompt = command_prompt(self._focus)
 
     def reset(self) -> None:
         """Drop any utterance in progress; times count from here (the noise floor is kept)."""
