@@ -303,3 +303,31 @@ def test_during_the_steps_the_prompt_leaves_out_the_answers(whisper: WhisperReco
     finally:
         whisper.expect(None)
     assert "Both." in whisper.prompt
+
+
+@pytest.mark.parametrize("heard,expected", [
+    ("skip this now", ("skip", None, None)),
+    ("more pressure here", ("more_pressure", None, None)),
+    ("pain in my left heel please now", ("pain", "left", "heel")),  # foot and area words are not extra
+    ("stop that really hurts my heel", ("stop", None, "heel")),  # a strong safety word counts in a sentence
+    ("and then we could go to the shop after lunch", None),  # "go" inside conversation is no command
+    ("wait i think we should take a short break now", None),  # a weak safety phrase does not count there
+])
+def test_a_command_with_a_few_words_around_it_counts_a_sentence_does_not(heard: str, expected) -> None:
+    from companion.speech.phrases import load_phrases
+    from companion.speech.whisper_engine import command_intent
+
+    intent = command_intent(load_phrases("en"), heard.split())
+    assert (intent and (intent.name, intent.foot, intent.area)) == expected
+
+
+@pytest.mark.parametrize("heard,expected", [
+    ("carried on", "resume"), ("strong", "more_pressure"), ("and session", "stop"), ("paws", "pause"),
+    ("banana", None), ("the weather is nice", None),
+])
+def test_words_that_only_sound_like_a_short_command(heard: str, expected) -> None:
+    from companion.speech.phrases import load_phrases
+    from companion.speech.whisper_engine import sounds_like
+
+    intent = sounds_like(load_phrases("en"), heard.split())
+    assert (intent.name if intent else None) == expected
