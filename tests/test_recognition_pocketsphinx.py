@@ -143,3 +143,14 @@ def test_an_open_question_narrows_the_grammar(recognizer):
     finally:
         recognizer.expect(None)
     assert intents(recognizer, yes) == ["yes"]
+
+
+def test_a_lone_foot_word_is_no_command_during_the_steps(recognizer):
+    from companion.session.engine import STEP_COMMANDS
+
+    recognizer.expect(frozenset(STEP_COMMANDS))
+    try:
+        assert intents(recognizer, speech_pcm("left")) == [] and intents(recognizer, speech_pcm("pain")) == ["pain"]
+    finally:
+        recognizer.expect(None)
+    assert intents(recognizer, speech_pcm("left")) == ["foot"]

@@ -77,9 +77,9 @@ class Prepare:
 
 @dataclass(frozen=True)
 class Listen:
-    """What to listen for from now on: the intents an open question accepts (its answers and the commands
-    that work while it is open), or None for every command. Engines with a grammar narrow it, so that
-    "four" cannot be heard as "yes" while a rating is asked."""
+    """What to listen for from now on: the intents the session acts on (an open question's answers and the
+    commands that work while it is open; during the steps every command but answers), or None for all.
+    Engines with a grammar narrow it, so that "four" cannot be heard as "yes" while a rating is asked."""
 
     intents: frozenset[str] | None
 

@@ -126,9 +126,9 @@ class PocketsphinxRecognizer:
         self.min_confidence = min_confidence
         self._decoys, self._decoy_weight = decoy_words(self._table, decoys), decoy_weight
         self._decoder = ps.Decoder(loglevel="FATAL", bestpath=False, lm=None)
-        self._searches: dict[frozenset[str] | None, tuple[str, set[tuple[str, ...]]]] = {}
+        self._searches: dict[frozenset[str] | None, tuple[str, PhraseTable, set[tuple[str, ...]]]] = {}
         self._wanted: frozenset[str] | None = None
-        self._phrases = self._search(None)
+        self._search(None)
         self._phones = ps.Decoder(
             loglevel="FATAL", bestpath=False, lm=None, allphone=os.path.join(model_dir(), "en-us-phone.lm.bin")
         )
@@ -174,20 +174,20 @@ class PocketsphinxRecognizer:
     def expect(self, intents: frozenset[str] | None) -> None:
         self._wanted = intents  # the next utterance is decoded with it
 
-    def _search(self, intents: frozenset[str] | None) -> set[tuple[str, ...]]:
-        """Make the grammar for ``intents`` (built once each) the decoder's; return its command phrases."""
+    def _search(self, intents: frozenset[str] | None) -> tuple[PhraseTable, set[tuple[str, ...]]]:
+        """Make the grammar for ``intents`` (built once each) the decoder's; return its table and phrases."""
         if intents not in self._searches:
             table = self._table.only(intents)
             phrases = self._sayable(table)
             if phrases:
                 name = "commands" if intents is None else f"focus{len(self._searches)}"
                 self._decoder.add_jsgf_string(name, build_jsgf(phrases, self._decoys, self._decoy_weight))
-                self._searches[intents] = (name, {_command_words(table, p) for p in phrases})
+                self._searches[intents] = (name, table, {_command_words(table, p) for p in phrases})
             else:  # none of it can be said: listen for every command (made first, in __init__)
                 self._searches[intents] = self._searches[None]
-        name, commands = self._searches[intents]
+        name, table, commands = self._searches[intents]
         self._decoder.activate_search(name)
-        return commands
+        return table, commands
 
     def _sayable(self, table: PhraseTable) -> list[str]:
         return [p for p in table.grammar_phrases() if not set(p.split()) & set(self.missing_words)]
@@ -220,7 +220,7 @@ class PocketsphinxRecognizer:
         """Decode the whole utterance at once (a few tens of ms for a command): cepstral normalisation
         then covers just this utterance, so a result does not depend on the audio heard before it."""
         audio = bytes(self._utt_audio)
-        self._phrases = self._search(self._wanted)
+        table, phrases = self._search(self._wanted)
         for decoder in (self._decoder, self._phones):
             decoder.start_utt()
             decoder.process_raw(audio, False, True)
@@ -233,8 +233,8 @@ class PocketsphinxRecognizer:
             return []
         confidence = self._confidence()
         intent = None
-        if _command_words(self._table, text) in self._phrases and confidence >= self.min_confidence:
-            intent = self._table.match(text)
+        if _command_words(table, text) in phrases and confidence >= self.min_confidence:
+            intent = table.match(text)
         if intent is not None:
             intent = replace(intent, confidence=confidence)
         return [Recognition(text, intent, confidence, round(self._utt_start, 3), round(stop, 3))]
