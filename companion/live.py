@@ -31,7 +31,7 @@ class LiveOptions:
     lang: str = "en"
 
 
-def read_lines(stream: TextIO, inbox: queue.Queue) -> threading.Thread:
+def read_lines(stream: TextIO, inbox: queue.SimpleQueue) -> threading.Thread:
     """Typed commands (one per line) into the inbox, on a daemon thread."""
     def reader() -> None:
         for line in stream:
@@ -43,8 +43,11 @@ def read_lines(stream: TextIO, inbox: queue.Queue) -> threading.Thread:
     return thread
 
 
-def end_on_signals(inbox: queue.Queue) -> Callable[[], None]:
-    """Ctrl-C and SIGTERM end the session through the inbox; returns a function that restores the handlers."""
+def end_on_signals(inbox: queue.SimpleQueue) -> Callable[[], None]:
+    """Ctrl-C and SIGTERM end the session through the inbox; returns a function that restores the handlers.
+
+    The inbox must be a ``SimpleQueue``: a handler runs on the main thread between two bytecodes, possibly
+    while that thread holds a ``Queue``'s lock inside ``get``, and ``Queue.put`` would then wait forever."""
     count = {"n": 0}
 
     def handler(signum: int, _frame: object) -> None:
@@ -62,7 +65,7 @@ def end_on_signals(inbox: queue.Queue) -> Callable[[], None]:
 
 
 def run(options: LiveOptions, make_outputs: Callable[[Engine], list[Sink]],
-        start_inputs: Callable[[queue.Queue], Callable[[], None]], warn: Callable[[str], None]) -> int | None:
+        start_inputs: Callable[[queue.SimpleQueue], Callable[[], None]], warn: Callable[[str], None]) -> int | None:
     """Run one live session; returns its id in the store (None if the database never worked: then the
     events are in a rescue file beside it). ``make_outputs`` gives the outputs for the engine (closed at
     the end when they have ``close``); ``start_inputs`` starts the threads that feed the inbox and returns
@@ -88,7 +91,7 @@ def run(options: LiveOptions, make_outputs: Callable[[Engine], list[Sink]],
                         about={"client": options.client, "routine": engine.routine.name, "minutes": options.minutes})
     outputs = make_outputs(engine)
     session = Session(engine, [recorder, *outputs])
-    inbox: queue.Queue = queue.Queue()
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
     restore = end_on_signals(inbox)
     stop_inputs = start_inputs(inbox)
     try:

@@ -171,7 +171,7 @@ class Clock:
 
 
 
-def run_live(session: Session, clock: Callable[[], float], inbox: queue.Queue, table: PhraseTable,
+def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQueue, table: PhraseTable,
              tick: float = 0.1) -> None:
     """Drive the session in real time until it ends. The inbox carries ("text", words), ("intent", Intent),
     ("lost", what), ("back", what) and ("end", reason) from input threads and signal handlers."""

@@ -171,7 +171,7 @@ class VoiceIO:
         from companion.speech.speaker import Speaker
         from companion.speech.voices import default_voice_name, load_voice
 
-        self.inbox: queue.Queue | None = None
+        self.inbox: queue.SimpleQueue | None = None
         profile = load_voice(voice or default_voice_name())
         self.devices = {what: DeviceState(what, self._put) for what in ("speaker", "microphone")}
         try:  # fail now, with the list of devices, rather than mid-session
@@ -206,7 +206,7 @@ class VoiceIO:
         while not self._stopping.wait(0.05):
             self.gate.note_speaking()
 
-    def start(self, inbox: queue.Queue) -> Callable[[], None]:
+    def start(self, inbox: queue.SimpleQueue) -> Callable[[], None]:
         from companion.speech.listener import Listener
 
         self.inbox = inbox
