@@ -137,3 +137,25 @@ def test_unknown_device_on_a_real_server(audio_bus) -> None:
     with pytest.raises(AudioDeviceError) as info:
         devices.resolve("output", "usb headset")
     assert "No speaker matches 'usb headset'" in str(info.value) and "'pulse'" in str(info.value)
+
+
+ALSA_COMPLAINS = """
+import ctypes, ctypes.util
+{prepare}
+alsa = ctypes.CDLL(ctypes.util.find_library("asound"))
+handle = ctypes.c_void_p()
+assert alsa.snd_pcm_open(ctypes.byref(handle), b"no_such_device", 0, 0) < 0
+"""
+
+
+@pytest.mark.skipif(__import__("ctypes.util").util.find_library("asound") is None, reason="no ALSA library")
+def test_alsa_lines_never_reach_stderr_once_sounddevice_is_loaded() -> None:
+    """ALSA writes its own lines to stderr on device trouble; through companion they never appear."""
+    def stderr_of(prepare: str) -> str:
+        code = ALSA_COMPLAINS.format(prepare=prepare)
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        return run.stderr
+
+    assert "no_such_device" in stderr_of("")  # what ALSA does on its own
+    assert stderr_of("from companion.audio import devices; devices.sounddevice()") == ""

@@ -28,8 +28,35 @@ class Device:
         return self.input_channels if kind == "input" else self.output_channels
 
 
+_alsa_handler = None  # the callback given to ALSA, once
+
+
+def quiet_alsa() -> None:
+    """Stop ALSA's library from writing its own lines to stderr ("ALSA lib pcm.c:...: underrun occurred",
+    "Unknown PCM ...") when a device is lost or slow: a screen reader would read them out in the middle of
+    a session, and each such event already reaches the person as one line of ours. No-op without ALSA."""
+    global _alsa_handler
+    if _alsa_handler is not None:
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("asound")
+    if name is None:
+        return
+    try:
+        alsa = ctypes.CDLL(name)
+    except OSError:
+        return
+    # void (*)(const char *file, int line, const char *function, int err, const char *fmt, ...)
+    handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p)
+    _alsa_handler = handler_type(lambda *_: None)  # kept: ALSA holds on to it
+    alsa.snd_lib_error_set_handler(_alsa_handler)
+
+
 def sounddevice() -> ModuleType:
     """The sounddevice module; a missing PortAudio library becomes a one-line fix."""
+    quiet_alsa()
     try:
         import sounddevice as sd
     except OSError as exc:  # raised by the import when libportaudio is not installed
