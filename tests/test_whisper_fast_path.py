@@ -124,8 +124,10 @@ def test_a_failure_of_the_primary_reaches_the_caller() -> None:
 
 
 def test_with_pocketsphinx_as_the_fast_engine() -> None:
-    sphinx = pytest.importorskip("companion.speech.pocketsphinx_engine")
-    combined = FastPathRecognizer(WhisperRecognizer(), sphinx.PocketsphinxRecognizer())
+    """The engine people get (--engine whisper): pocketsphinx's "stop" comes at once, Whisper the rest."""
+    from companion.speech.engines import whisper_with_fast_path
+
+    combined = whisper_with_fast_path()
     try:
         first = speech_pcm("stop", pad=0.5)
         got, fed = [], 0.0

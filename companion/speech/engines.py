@@ -61,11 +61,16 @@ def whisper_available() -> bool:
     return True
 
 
-def _whisper(lang: str) -> tuple[Recognizer, str]:
+def whisper_with_fast_path(lang: str = "en") -> Recognizer:
+    """Whisper tiny.en, with pocketsphinx hearing the fast path's words (stop, pause) at the first quiet
+    after them."""
     from companion.speech.pocketsphinx_engine import PocketsphinxRecognizer
-    from companion.speech.whisper_engine import FastPathRecognizer, WhisperRecognizer
+    from companion.speech.whisper_engine import FAST_PHRASES, FastPathRecognizer, WhisperRecognizer
 
     if lang != "en":
         raise ModelError(f"whisper tiny.en only knows English; for {lang!r} use --engine vosk")
-    recognizer = FastPathRecognizer(WhisperRecognizer(lang), PocketsphinxRecognizer(lang))
-    return recognizer, "listening with whisper tiny.en (pocketsphinx hears pain, stop and pause at once)"
+    return FastPathRecognizer(WhisperRecognizer(lang), PocketsphinxRecognizer(lang, early=FAST_PHRASES))
+
+
+def _whisper(lang: str) -> tuple[Recognizer, str]:
+    return whisper_with_fast_path(lang), "listening with whisper tiny.en (pocketsphinx hears stop and pause at once)"

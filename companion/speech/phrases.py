@@ -52,9 +52,10 @@ class PhraseTable:
             return self
         return replace(self, phrases=tuple(p for p in self.phrases if p.intent in intents))
 
-    def grammar_phrases(self) -> list[str]:
-        """Every phrase a recogniser should listen for, slot words included (spelled-out words only, no digits)."""
-        every = (*self.phrases, *self.slot_phrases)
+    def grammar_phrases(self, slots: bool = True) -> list[str]:
+        """Every phrase a recogniser should listen for (spelled-out words only, no digits). ``slots``: with the
+        foot and area words even when not listened for, for recognisers that hear them beside a command."""
+        every = (*self.phrases, *self.slot_phrases) if slots else self.phrases
         return list(dict.fromkeys(p.text for p in every if not any(c.isdigit() for c in p.text)))
 
     def vocabulary(self) -> list[str]:
