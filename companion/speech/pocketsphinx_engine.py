@@ -265,8 +265,9 @@ class PocketsphinxRecognizer:
         return [found]
 
     def _decode(self, audio: bytes, start: float, stop: float) -> Recognition | None:
-        """Decode a whole utterance at once (a few tens of ms for a command): cepstral normalisation
-        then covers just this utterance, so a result does not depend on the audio heard before it."""
+        """Decode a whole utterance at once (a few tens of ms for a command), so that cepstral normalisation
+        covers this utterance. (The decoders still carry some state from earlier utterances: the same audio
+        can come out with another confidence, rarely other words, after other speech.)"""
         table, phrases = self._search(self._wanted)
         for decoder in (self._decoder, self._phones):
             decoder.start_utt()
