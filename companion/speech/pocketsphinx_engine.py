@@ -150,7 +150,7 @@ class PocketsphinxRecognizer:
         self._utt_audio = bytearray()
         self.early = early
         self._vad = ps.Vad(EARLY_VAD_MODE, frame_length=self._endpointer.frame_length)
-        self._recent = bytearray()  # the last few seconds fed, ending now (the endpointer's output lags)
+        self._recent = bytearray()  # the last seconds fed, ending now (the endpointer's output lags)
         self._quiet_frames = 0
         self._early_heard: str | None = None  # the early intent of the utterance in progress
 
@@ -176,7 +176,7 @@ class PocketsphinxRecognizer:
     def _listen_early(self, frame: bytes) -> list[Recognition]:
         """An early word, decoded from the utterance so far at the first short quiet after it."""
         self._recent += frame
-        del self._recent[: max(0, len(self._recent) - int(2 * MAX_UTTERANCE_S * SAMPLE_RATE) * 2)]
+        del self._recent[: max(0, len(self._recent) - int((EARLY_MAX_S + 1.0) * SAMPLE_RATE) * 2)]
         self._quiet_frames = 0 if self._vad.is_speech(frame) else self._quiet_frames + 1
         if not self._endpointer.in_speech or self._early_heard is not None \
                 or self._quiet_frames != round(EARLY_QUIET_S / self._endpointer.frame_length):
