@@ -48,6 +48,7 @@ import numpy as np
 
 from companion.cli.listen_cmds import BLOCK_BYTES, decode_pcm
 from companion.paths import cache_dir
+from companion.session.engine import STEP_COMMANDS
 from companion.speech.phrases import PhraseTable, load_phrases
 from companion.speech.recognizer import SAMPLE_RATE, Recognition, Recognizer
 from companion.speech.vad import FRAME, frame_db
@@ -440,8 +441,6 @@ def score_during_steps(recognizer: Recognizer, clips: list[Clip]) -> Tally | Non
     """``score`` while the recogniser listens as a session does during the steps: for every command but the
     answers to questions (yes, no, numbers, feet, areas), which are listened for only while one is open.
     None for the baseline, which always listens for everything."""
-    from companion.session.engine import STEP_COMMANDS
-
     if not hasattr(recognizer, "expect"):
         return None
     recognizer.expect(frozenset(STEP_COMMANDS))
@@ -695,8 +694,6 @@ def pause_to_silence(recognizer: Recognizer, pauses: list[np.ndarray], announcem
     from companion.speech.voices import default_voice_name, load_voice
     from companion.voice import EchoGate, SpeakerSink
 
-    from companion.session.engine import STEP_COMMANDS
-
     recognizer.expect(frozenset(STEP_COMMANDS))  # as in a session: announcements come during the steps
     player = Player()
     speaker = Speaker(load_voice(default_voice_name()), player)
@@ -888,7 +885,8 @@ def main(argv: list[str] | None = None) -> int:
                               f"{pct(tally.false_accept_rate)} ({tally.false_accepts}/{tally.negatives})",
                               f"{pct(steps.false_accept_rate)} ({steps.false_accepts}/{steps.negatives})" if steps else "–",
                               f"{noise.false_accepts} of {noise.negatives}"])
-            _show(args.verbose, engine, tally.misses + noise.misses + [f"during the steps: {m}" for m in (steps.misses if steps else [])])
+            during = [f"during the steps: {m}" for m in (steps.misses if steps else [])]
+            _show(args.verbose, engine, tally.misses + noise.misses + during)
         if "synthetic" not in skip:
             log(f"{engine}: synthetic speech, {len(CONDITIONS)} conditions")
             for condition, clips in synthetic.items():
