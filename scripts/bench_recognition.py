@@ -4,9 +4,10 @@ of every listening engine, as markdown tables (printed, and written to --out for
 
     .venv/bin/python scripts/bench_recognition.py [--out FILE] [--per-condition N] [--stream-minutes M]
 
-Engines: ``pocketsphinx`` (grammar + decoys), ``whisper+fast`` (the English default: Whisper tiny.en with
-pocketsphinx's fast path for safety words), ``baseline`` (pocketsphinx, one-rule JSGF grammar of the
-phrases, no rejection), and ``vosk-ko`` on the Korean synthetic set.
+Engines: ``whisper+keywords`` (the English default: Whisper tiny.en with the keyword model as its fast
+path), ``keywords`` (the keyword model alone), ``pocketsphinx`` (grammar + decoys), ``baseline``
+(pocketsphinx, one-rule JSGF grammar of the phrases, no rejection), and ``vosk-ko`` on the Korean
+synthetic set.
 
 Audio:
 - real: Speech Commands recordings (10 speakers a word), in-vocabulary words and out-of-vocabulary ones;
@@ -81,7 +82,8 @@ CONDITIONS = ("clean", *(f"{n} {snr} dB" for n in NOISES for snr in SNRS))
 SAFETY = ("pain", "stop", "pause")
 FLOOR_DBFS = -60.0  # a quiet room; exact digital silence is not realistic (and misleads pocketsphinx)
 LEAD_S, TAIL_S = 0.5, 0.8  # room tone before and after a synthetic command
-ENGINES = ("pocketsphinx", "whisper+fast", "baseline")
+ENGINES = ("whisper+keywords", "keywords", "pocketsphinx", "baseline")
+DEFAULT = ENGINES[0]  # the engine people get: the one measured on the virtual audio devices
 
 
 # --- engines -------------------------------------------------------------------------------------------------
@@ -155,10 +157,14 @@ def open_engine(name: str) -> Recognizer:
 
     if name == "pocketsphinx":
         return PocketsphinxRecognizer()
-    if name == "whisper+fast":
-        from companion.speech.engines import whisper_with_fast_path
+    if name == "whisper+keywords":
+        from companion.speech.engines import whisper_with_keywords
 
-        return whisper_with_fast_path()
+        return whisper_with_keywords()
+    if name == "keywords":
+        from companion.speech.keywords import KeywordRecognizer
+
+        return KeywordRecognizer()
     if name == "vosk-ko":
         from companion.speech.vosk_engine import VoskRecognizer, find_vosk_model
 
@@ -395,12 +401,6 @@ class Tally:
             self.safety += 1
             self.safety_heard += clip.expected in delivered
 
-    def merge(self, other: Tally) -> None:
-        for name in ("correct", "commands", "false_accepts", "negatives", "safety_heard", "safety", "audio_s",
-                     "decode_s"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.misses += other.misses
-
     @property
     def accuracy(self) -> float:
         return self.correct / max(1, self.commands)
@@ -544,7 +544,6 @@ class StreamResult:
     other_intents: list[str]
     own_intents: list[str]  # as if someone else had said the announcements
     echo_admitted: list[str]  # the announcements heard back while the companion says them, through EchoGate
-    decode_s: float
 
 
 def _overlap(rec: Recognition, said: list[Said]) -> Said | None:
@@ -554,12 +553,10 @@ def _overlap(rec: Recognition, said: list[Said]) -> Said | None:
 
 def run_stream(recognizer: Recognizer, pcm: bytes, said: list[Said]) -> StreamResult:
     recognizer.reset()
-    began = time.perf_counter()
     found: list[Recognition] = []
     for i in range(0, len(pcm), BLOCK_BYTES):
         found += recognizer.accept(pcm[i : i + BLOCK_BYTES])
     found += recognizer.flush()
-    decode_s = time.perf_counter() - began
     other, own, echo = [], [], []
     for rec in found:
         if rec.intent is None:
@@ -574,7 +571,7 @@ def run_stream(recognizer: Recognizer, pcm: bytes, said: list[Said]) -> StreamRe
             other.append(line)
     minutes_own = sum(s.end - s.start for s in said if s.own) / 60
     minutes_other = sum(s.end - s.start for s in said if not s.own) / 60
-    return StreamResult(minutes_other, minutes_own, other, own, echo, decode_s)
+    return StreamResult(minutes_other, minutes_own, other, own, echo)
 
 
 class _ReplaySpeaker:
@@ -788,11 +785,10 @@ def measure_cost(engine: str, seconds: float = 30.0) -> dict:
     listener.stop()
     cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     words = list(IN_VOCABULARY)[:10] if engine != "vosk-ko" else []
-    if words:
-        score(recognizer, real_clips(per_word=2, words=words))
+    decoded = score(recognizer, real_clips(per_word=2, words=words)) if words else Tally()
     close_engine(recognizer)
     rss = peak_rss_mb()
-    return {"engine": engine, "load_s": load_s, "cpu_share": cpu, "peak_rss_mb": rss,
+    return {"engine": engine, "load_s": load_s, "cpu_share": cpu, "peak_rss_mb": rss, "rtf": decoded.rtf,
             "silence_intents": sum(r.intent is not None for r in heard)}
 
 
@@ -827,17 +823,95 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+@dataclass
+class Material:
+    """The audio every engine is measured on (built from the cache, the same in every process)."""
+
+    babble: np.ndarray
+    synthetic: dict[str, list[Clip]]
+    stream: tuple[bytes, list[Said]] | None
+    reals: list[Clip]
+    noise: list[Clip]
+
+
+def material(args: argparse.Namespace) -> Material:
+    skip = set(args.skip.split(","))
+    store = SpeechStore(args.cache or cache_dir() / "bench-recognition")
+    table_en = load_phrases("en")
+    babble = store.babble(prose_sentences(("Apache-2.0", "MPL-2.0")))
+    synthetic: dict[str, list[Clip]] = {}
+    if "synthetic" not in skip or "latency" not in skip:
+        for condition in CONDITIONS:
+            synthetic[condition] = condition_clips(store, table_en, VOICES, condition, args.per_condition,
+                                                   args.safety_per_condition, babble)
+    stream = cached_stream(store, args.stream_minutes, f"piper:{PIPER_VOICE}:150:0") if "stream" not in skip else None
+    reals = real_clips(args.data) if "real" not in skip and args.data.is_dir() else []
+    return Material(babble, synthetic, stream, reals, noise_only_clips(babble))
+
+
+@dataclass
+class Accuracy:
+    """What one engine made of the material (real recordings, synthetic conditions, the stream)."""
+
+    engine: str
+    real: Tally | None = None
+    noise: Tally | None = None
+    steps: Tally | None = None
+    synthetic: dict[str, Tally] = field(default_factory=dict)
+    stream: StreamResult | None = None
+    seconds: float = 0.0
+
+
+def accuracy(engine: str, args: argparse.Namespace) -> Accuracy:
+    """Every accuracy part for one engine; run in a worker process, several engines side by side."""
+    began = time.perf_counter()
+    skip = set(args.skip.split(","))
+    audio = material(args)
+    result = Accuracy(engine)
+    recognizer = open_engine(engine)
+    if audio.reals:
+        result.real = score(recognizer, audio.reals)
+        result.noise = score(recognizer, audio.noise)
+        result.steps = score_during_steps(recognizer, [c for c in audio.reals if c.expected is None])
+    if "synthetic" not in skip:
+        result.synthetic = {condition: score(recognizer, clips) for condition, clips in audio.synthetic.items()}
+    close_engine(recognizer)
+    if audio.stream is not None:
+        fresh = open_engine(engine)  # its clock starts with the stream
+        result.stream = run_stream(fresh, *audio.stream)
+        close_engine(fresh)
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+def accuracy_side_by_side(engines: list[str], args: argparse.Namespace) -> dict[str, Accuracy]:
+    """The accuracy parts of every engine, ``args.workers`` engines at a time (nothing here is timed, so
+    the engines may share the cores); the slowest engine first."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    slowest_first = sorted(engines, key=lambda e: e != DEFAULT)
+    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {e: pool.submit(accuracy, e, args) for e in slowest_first}
+        results = {}
+        for engine in slowest_first:
+            results[engine] = futures[engine].result()
+            log(f"{engine}: accuracy parts done in {results[engine].seconds / 60:.1f} min")
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the markdown tables here")
     parser.add_argument("--data", type=Path, default=DATA, help="Speech Commands folders (<word>/*.wav)")
     parser.add_argument("--cache", type=Path, default=None, help="synthesised audio (default: cache dir)")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of " + ", ".join(ENGINES))
-    parser.add_argument("--per-condition", type=int, default=24, help="synthetic clips per condition (0: all)")
-    parser.add_argument("--safety-per-condition", type=int, default=12, help="extra pain/stop/pause clips per condition")
+    parser.add_argument("--per-condition", type=int, default=40, help="synthetic clips per condition (0: all)")
+    parser.add_argument("--safety-per-condition", type=int, default=24, help="extra pain/stop/pause clips per condition")
     parser.add_argument("--stream-minutes", type=float, default=30.0)
-    parser.add_argument("--latency-clips", type=int, default=20)
-    parser.add_argument("--cost-seconds", type=float, default=30.0)
+    parser.add_argument("--latency-clips", type=int, default=30)
+    parser.add_argument("--cost-seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2, help="engines measured side by side (accuracy parts)")
     parser.add_argument("--skip", default="", help="comma-separated parts to leave out: real, synthetic, stream, "
                         "latency, bus, cost, korean")
     parser.add_argument("--verbose", "-v", action="store_true", help="list misses and false accepts on stderr")
@@ -855,70 +929,47 @@ def main(argv: list[str] | None = None) -> int:
                          f"--per-condition {args.per_condition} --safety-per-condition {args.safety_per_condition} "
                          f"--stream-minutes {args.stream_minutes:g}`)"]
 
-    log("preparing synthetic speech (cached after the first run)")
-    babble = store.babble(prose_sentences(("Apache-2.0", "MPL-2.0")))
-    synthetic: dict[str, list[Clip]] = {}
-    if "synthetic" not in skip or "latency" not in skip:
-        for condition in CONDITIONS:
-            synthetic[condition] = condition_clips(store, table_en, VOICES, condition, args.per_condition,
-                                                   args.safety_per_condition, babble)
-    stream = None
-    if "stream" not in skip:
-        stream = cached_stream(store, args.stream_minutes, f"piper:{PIPER_VOICE}:150:0")
-    reals = real_clips(args.data) if "real" not in skip and args.data.is_dir() else []
-    noise_clips = noise_only_clips(babble)
-    log(f"material ready in {time.perf_counter() - started:.0f} s")
+    log("preparing the audio (synthetic speech is cached after the first run)")
+    audio = material(args)
+    log(f"material ready in {time.perf_counter() - started:.0f} s; accuracy parts, {args.workers} engines at a time")
+    results = accuracy_side_by_side(engines, args) if not {"real", "synthetic", "stream"} <= skip else {}
 
-    real_rows, synth, safety_rows, stream_rows, latency_rows, cost_rows = [], {}, {}, [], [], []
-    rtf: dict[str, Tally] = {}
+    real_rows, stream_rows, latency_rows, cost_rows = [], [], [], []
     for engine in engines:
-        log(f"{engine}: loading")
-        recognizer = open_engine(engine)
-        total = Tally()
-        if reals:
-            log(f"{engine}: real recordings")
-            tally = score(recognizer, reals)
-            noise = score(recognizer, noise_clips)
-            steps = score_during_steps(recognizer, [c for c in reals if c.expected is None])
-            total.merge(tally)
+        result = results.get(engine)
+        if result is None:
+            continue
+        if result.real is not None:
+            tally, noise, steps = result.real, result.noise, result.steps
             real_rows.append([engine, f"{pct(tally.accuracy)} ({tally.correct}/{tally.commands})",
                               f"{pct(tally.false_accept_rate)} ({tally.false_accepts}/{tally.negatives})",
                               f"{pct(steps.false_accept_rate)} ({steps.false_accepts}/{steps.negatives})" if steps else "–",
                               f"{noise.false_accepts} of {noise.negatives}"])
             during = [f"during the steps: {m}" for m in (steps.misses if steps else [])]
             _show(args.verbose, engine, tally.misses + noise.misses + during)
-        if "synthetic" not in skip:
-            log(f"{engine}: synthetic speech, {len(CONDITIONS)} conditions")
-            for condition, clips in synthetic.items():
-                tally = score(recognizer, clips)
-                total.merge(tally)
-                synth.setdefault(condition, {})[engine] = tally
-                _show(args.verbose, f"{engine} {condition}", tally.misses)
-        rtf[engine] = total
-        if stream is not None:
-            log(f"{engine}: {args.stream_minutes:g} min of non-command speech")
-            fresh = open_engine(engine)  # its clock starts with the stream
-            result = run_stream(fresh, *stream)
-            close_engine(fresh)
-            per_hour = len(result.other_intents) / max(1e-9, result.minutes_other / 60)
-            own_per_hour = len(result.own_intents) / max(1e-9, result.minutes_own / 60)
-            stream_rows.append([engine, f"{len(result.other_intents)} in {result.minutes_other:.1f} min = "
-                                f"{per_hour:.1f} / h", f"{len(result.own_intents)} in {result.minutes_own:.1f} min = "
-                                f"{own_per_hour:.1f} / h", f"{len(result.echo_admitted)}",
-                                f"{result.decode_s / (len(stream[0]) / 2 / SAMPLE_RATE):.3f}"])
-            _show(args.verbose, f"{engine} stream", [f"other: {x}" for x in result.other_intents]
-                  + [f"own:   {x}" for x in result.own_intents] + [f"ECHO:  {x}" for x in result.echo_admitted])
-        if "latency" not in skip:
-            log(f"{engine}: intent latency")
-            clean = synthetic["clean"]
-            pick = _sample(clean, args.latency_clips, np.random.default_rng(3))
-            every, safety = intent_latency(recognizer, pick)
-            latency_rows.append([engine, percentiles(every), f"{len(every)}/{len(pick)}", percentiles(safety)])
-        close_engine(recognizer)
+        for condition, tally in result.synthetic.items():
+            _show(args.verbose, f"{engine} {condition}", tally.misses)
+        if result.stream is not None:
+            r = result.stream
+            per_hour = len(r.other_intents) / max(1e-9, r.minutes_other / 60)
+            own_per_hour = len(r.own_intents) / max(1e-9, r.minutes_own / 60)
+            stream_rows.append([engine, f"{len(r.other_intents)} in {r.minutes_other:.1f} min = {per_hour:.1f} / h",
+                                f"{len(r.own_intents)} in {r.minutes_own:.1f} min = {own_per_hour:.1f} / h",
+                                f"{len(r.echo_admitted)}"])
+            _show(args.verbose, f"{engine} stream", [f"other: {x}" for x in r.other_intents]
+                  + [f"own:   {x}" for x in r.own_intents] + [f"ECHO:  {x}" for x in r.echo_admitted])
 
-    if "bus" not in skip and "whisper+fast" in engines:
-        if not any(row[0] == "whisper+fast" for row in latency_rows):  # latency skipped: the bus figure alone
-            latency_rows.append(["whisper+fast", "–", "–", "–"])
+    if "latency" not in skip:
+        pick = _sample(audio.synthetic["clean"], args.latency_clips, np.random.default_rng(3))
+        for engine in engines:
+            log(f"{engine}: intent latency")
+            recognizer = open_engine(engine)
+            every, safety = intent_latency(recognizer, pick)
+            close_engine(recognizer)
+            latency_rows.append([engine, percentiles(every), f"{len(every)}/{len(pick)}", percentiles(safety)])
+    if "bus" not in skip and DEFAULT in engines:
+        if not any(row[0] == DEFAULT for row in latency_rows):  # latency skipped: the bus figure alone
+            latency_rows.append([DEFAULT, "–", "–", "–"])
         latency_rows = _bus_latency(latency_rows, store, table_en)
     if "cost" not in skip:
         for engine in engines:
@@ -927,9 +978,8 @@ def main(argv: list[str] | None = None) -> int:
             if "error" in cost:
                 cost_rows.append([engine, "–", "–", "–", "–", f"failed: {cost['error']}"])
                 continue
-            cost_rows.append([engine, f"{rtf[engine].rtf:.3f}" if rtf[engine].audio_s else "–",
-                              pct(cost["cpu_share"]), f"{cost['peak_rss_mb']:.0f} MB", f"{cost['load_s']:.2f} s",
-                              str(cost["silence_intents"])])
+            cost_rows.append([engine, f"{cost['rtf']:.3f}", pct(cost["cpu_share"]), f"{cost['peak_rss_mb']:.0f} MB",
+                              f"{cost['load_s']:.2f} s", str(cost["silence_intents"])])
 
     if real_rows:
         report += ["", f"Real recordings (Speech Commands: {len(IN_VOCABULARY)} command words and "
@@ -937,19 +987,23 @@ def main(argv: list[str] | None = None) -> int:
                    "noise only = room tone and white/pink/babble at -40 and -25 dBFS, 5 s each)", "",
                    table(["engine", "in-vocabulary right", "out-of-vocabulary accepted",
                           "out-of-vocabulary accepted during the steps", "noise only → intents"], real_rows)]
+    synth = {c: {e: results[e].synthetic[c] for e in engines if e in results and c in results[e].synthetic}
+             for c in CONDITIONS}
+    synth = {c: row for c, row in synth.items() if row}
     if synth:
-        n = synth["clean"][engines[0]].commands
+        shown = [e for e in engines if e in synth["clean"]]
+        n = synth["clean"][shown[0]].commands
         report += ["", f"Synthetic commands: every phrase × {len(VOICES)} voices (8 espeak-ng variants, Piper joe); "
                    f"a seeded sample of {n} clips per condition ({args.per_condition} of all phrases + "
                    f"{args.safety_per_condition} pain/stop/pause); right = exactly the expected intent", "",
-                   table(["condition", *engines], [[c, *(pct(synth[c][e].accuracy) for e in engines)] for c in synth])]
+                   table(["condition", *shown], [[c, *(pct(synth[c][e].accuracy) for e in shown)] for c in synth])]
         report += ["", "Safety recall (pain / stop / pause heard, in the same samples):", "",
-                   table(["condition", *engines],
-                         [[c, *(f"{pct(synth[c][e].safety_recall)} ({synth[c][e].safety})" for e in engines)]
+                   table(["condition", *shown],
+                         [[c, *(f"{pct(synth[c][e].safety_recall)} ({synth[c][e].safety})" for e in shown)]
                           for c in synth])]
-        for e in engines:
+        for e in shown:
             clean = synth["clean"][e]
-            ten = [synth[f"{k} 10 dB"][e] for k in NOISES]
+            ten = [synth[f"{k} 10 dB"][e] for k in NOISES if f"{k} 10 dB" in synth]
             heard10, total10 = sum(t.safety_heard for t in ten), sum(t.safety for t in ten)
             report.append(f"\nSafety recall {e}: clean {pct(clean.safety_recall)}, 10 dB "
                           f"{pct(heard10 / max(1, total10))} ({total10} clips)")
@@ -958,20 +1012,19 @@ def main(argv: list[str] | None = None) -> int:
                    "announcements in its voice, Piper joe); echo = intents EchoGate lets through while the "
                    "companion says those announcements", "",
                    table(["engine", "other prose → intents", "announcements (another voice) → intents",
-                          "own echo admitted", "decode RTF"], stream_rows)]
+                          "own echo admitted"], stream_rows)]
     if latency_rows:
         report += ["", "Latency: end of speech → intent out of the recogniser (clean synthetic commands, trailing "
                    "room tone fed in real time); pause → silence on the virtual audio devices", "",
                    table(["engine", "intent p50 / p95", "delivered", "safety intent p50 / p95",
                           "pause → silence p50 / p95"], [r + [""] * (5 - len(r)) for r in latency_rows])]
     if cost_rows:
-        report += ["", f"Cost: decode real-time factor (accuracy runs above), CPU share of one core while "
-                   f"listening to {args.cost_seconds:g} s of room tone, peak RSS of a process that loads the "
-                   "engine, listens, then decodes 20 recordings", "",
+        report += ["", f"Cost, each engine alone in a fresh process: decode real-time factor on 20 real recordings, "
+                   f"CPU share of one core while listening to {args.cost_seconds:g} s of room tone, peak RSS", "",
                    table(["engine", "decode RTF", "CPU listening", "peak RSS", "load", "intents from room tone"],
                          cost_rows)]
     if "korean" not in skip:
-        report += ["", _korean(store, babble)]
+        report += ["", _korean(store, audio.babble)]
     report.append(f"\nBenchmark wall time: {(time.perf_counter() - started) / 60:.1f} min on {os.cpu_count()} cores; "
                   f"load average at the start {load[0]:.1f}, at the end {os.getloadavg()[0]:.1f} (other work on the "
                   "machine slows decoding and inflates latency and CPU figures)")
@@ -988,7 +1041,7 @@ def _show(verbose: bool, title: str, lines: list[str]) -> None:
 
 
 def _bus_latency(rows: list[list[str]], store: SpeechStore, table_en: PhraseTable) -> list[list[str]]:
-    log("whisper+fast: pause → silence on the virtual audio devices")
+    log(f"{DEFAULT}: pause → silence on the virtual audio devices")
     bus = AudioBus()
     try:
         bus.start()
@@ -1001,10 +1054,10 @@ def _bus_latency(rows: list[list[str]], store: SpeechStore, table_en: PhraseTabl
                         "slowly and evenly, keeping your whole hand in contact with the skin all the time")
         out = []
         for row in rows:
-            if row[0] != "whisper+fast":
+            if row[0] != DEFAULT:
                 out.append(row + ["–"])
                 continue
-            recognizer = open_engine("whisper+fast")
+            recognizer = open_engine(DEFAULT)
             values = pause_to_silence(recognizer, pauses + pauses[:2], announcement)
             close_engine(recognizer)
             stopped = [v for v in values if v is not None]

@@ -290,6 +290,35 @@ def test_a_command_heard_unsurely_is_dropped_but_never_a_safety_word(whisper: Wh
         assert heard is not None and (heard.intent.name if heard.intent else None) == intent, text
 
 
+def test_answers_to_a_question_need_more_confidence_than_commands(whisper: WhisperRecognizer, monkeypatch) -> None:
+    """The answers the prompt lists (numbers, feet) pull other short words in ("off" came out as "left", "on"
+    as "five" at 0.51-0.63 on the real recordings): below 0.65 an answer is dropped, a command is not."""
+    from companion.speech.vad import SpeechSegment
+    from companion.speech.whisper_engine import Transcript
+
+    segment = SpeechSegment(np.zeros(16000, np.float32), 0.0, 1.0, 0.5, 30.0)
+    middling, sure = -0.45, -0.25  # exp(-0.45) * 0.95 = 0.61; exp(-0.25) * 0.95 = 0.74
+    for text, logprob, intent in (("left", middling, None), ("five", middling, None), ("yes", middling, "yes"),
+                                  ("left", sure, "foot"), ("five", sure, "number")):
+        monkeypatch.setattr(whisper, "transcribe", lambda audio, text=text, lp=logprob: Transcript(text, 0.05, lp))
+        heard = whisper.recognise_segment(segment)
+        assert heard is not None and (heard.intent.name if heard.intent else None) == intent, (text, logprob)
+
+
+def test_long_talk_is_not_decoded(whisper: WhisperRecognizer, monkeypatch) -> None:
+    """Speech that runs on for more than three seconds is conversation, not a command: not even a safety word
+    in it is taken, and Whisper spends no time on it; a command after a pause is heard again."""
+    decoded: list[int] = []
+    transcribe = whisper.transcribe
+    monkeypatch.setattr(whisper, "transcribe", lambda audio: decoded.append(len(audio)) or transcribe(audio))
+    talk = speech_pcm("we walked along the river and I told him to stop at the little bakery near the station "
+                      "before the train left for the city")
+    assert len(talk) / 2 / 16000 > 5
+    assert hear(whisper, talk) == [] and decoded == []
+    assert [r.intent.name for r in hear(whisper, speech_pcm("stop", seed=3)) if r.intent] == ["stop"]
+    assert len(decoded) == 1
+
+
 def test_during_the_steps_the_prompt_leaves_out_the_answers(whisper: WhisperRecognizer) -> None:
     """Listed in Whisper's prompt, the answer "both" took "pause" said by some voices (en-gb-x-rp, en-us-nyc+f2
     in the benchmark); during the steps, where answers mean nothing, the prompt has only the commands."""

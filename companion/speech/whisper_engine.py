@@ -64,6 +64,12 @@ SOUNDS_LIKE_MAX = 0.2  # phone edits per phone of a phrase for words that are no
 SOUNDS_LIKE_WORDS = 3  # longer transcripts are never taken for a phrase they only sound like
 
 
+# Speech that runs on longer than this (one segment, or segments with less than RUN_GAP_S between them) is
+# conversation, not a command: Whisper does not decode it. Commands, even with a few words around them
+# ("stop, that really hurts my heel"), take under 2.5 s.
+CONVERSATION_S = 3.0
+RUN_GAP_S = 0.35
+
 # The voice gate in front of Whisper: a segment ends after 0.25 s of quiet (vad's default is 0.3). That
 # delivers every command 50 ms sooner and split no more commands (real and synthetic, clean and noisy);
 # 0.2 began to split them.
@@ -81,6 +87,11 @@ class Thresholds:
     # false intents were single words made up from fragments at 0.36-0.49; it costs 1 of 107 real command
     # words and 7 of 417 synthetic phrases heard right.
     min_command_confidence: float = 0.5
+    # The answers the prompt lists (numbers, feet) pull other short words in: on the real recordings "off"
+    # came out as "left" at 0.51-0.63 and "on" as "five" at 0.58; of the 106 command words heard right, 103
+    # were heard at 0.70 or more, one "five" at 0.649 (kept), one "three" at 0.51 and one "four" at 0.40
+    # (lost). Chosen on those same recordings: there is no second set of real ones to check it on.
+    min_answer_confidence: float = 0.64
 
 
 @dataclass(frozen=True)
@@ -185,6 +196,7 @@ class WhisperRecognizer:
         self._frames = 0  # whole gate frames fed since the stream began
         self._unframed = 0  # samples the gate holds until a frame is whole (dropped by a reset)
         self._origin = 0.0  # stream time of the last reset: recognitions count from it, as pocketsphinx's do
+        self._run_start = self._run_end = -1.0  # the run of speech the last segment belonged to
 
     def accept(self, pcm: bytes) -> list[Recognition]:
         self._unframed += len(pcm) // 2
@@ -206,6 +218,7 @@ class WhisperRecognizer:
         self._gate.reset()
         self._unframed = 0
         self._origin = self._frames * FRAME / SAMPLE_RATE
+        self._run_start = self._run_end = -1.0
 
     def transcribe(self, audio: np.ndarray | bytes) -> Transcript:
         """Whisper's reading of one utterance (16 kHz), without gate or filters."""
@@ -225,9 +238,13 @@ class WhisperRecognizer:
         )
 
     def recognise_segment(self, segment: SpeechSegment) -> Recognition | None:
-        """The recognition of one gated utterance; None when it is not speech Whisper can be trusted on."""
+        """The recognition of one gated utterance; None when it is not speech Whisper can be trusted on, or
+        is conversation."""
         limits = self.thresholds
-        if segment.peak_snr_db < limits.min_snr_db:
+        if segment.start - self._run_end > RUN_GAP_S:
+            self._run_start = segment.start
+        self._run_end = segment.end
+        if segment.peak_snr_db < limits.min_snr_db or segment.end - self._run_start > CONVERSATION_S:
             return None
         heard = self.transcribe(segment.audio)
         if heard.no_speech_prob > limits.max_no_speech_prob or heard.avg_logprob < limits.min_avg_logprob:
@@ -238,7 +255,8 @@ class WhisperRecognizer:
         text = " ".join(words)
         intent = command_intent(self._focus, words) or sounds_like(self._focus, words)
         confidence = heard.confidence
-        if intent is not None and not intent.is_safety and confidence < limits.min_command_confidence:
+        floor = limits.min_answer_confidence if intent and intent.name in PROMPT_ANSWERS else limits.min_command_confidence
+        if intent is not None and not intent.is_safety and confidence < floor:
             intent = None
         if intent is not None:
             intent = dataclasses.replace(intent, confidence=confidence)
