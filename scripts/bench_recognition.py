@@ -4,10 +4,9 @@ of every listening engine, as markdown tables (printed, and written to --out for
 
     .venv/bin/python scripts/bench_recognition.py [--out FILE] [--per-condition N] [--stream-minutes M]
 
-Engines: ``whisper+keywords`` (the English default: Whisper tiny.en with the keyword model as its fast
-path), ``keywords`` (the keyword model alone), ``pocketsphinx`` (grammar + decoys), ``baseline``
-(pocketsphinx, one-rule JSGF grammar of the phrases, no rejection), and ``vosk-ko`` on the Korean
-synthetic set.
+Engines: ``whisper+fast`` (the English default: Whisper tiny.en with pocketsphinx's fast path for stop
+and pause), ``pocketsphinx`` (grammar + decoys), ``baseline`` (pocketsphinx, one-rule JSGF grammar of the
+phrases, no rejection), and ``vosk-ko`` on the Korean synthetic set.
 
 Audio:
 - real: Speech Commands recordings (10 speakers a word), in-vocabulary words and out-of-vocabulary ones;
@@ -82,7 +81,7 @@ CONDITIONS = ("clean", *(f"{n} {snr} dB" for n in NOISES for snr in SNRS))
 SAFETY = ("pain", "stop", "pause")
 FLOOR_DBFS = -60.0  # a quiet room; exact digital silence is not realistic (and misleads pocketsphinx)
 LEAD_S, TAIL_S = 0.5, 0.8  # room tone before and after a synthetic command
-ENGINES = ("whisper+keywords", "keywords", "pocketsphinx", "baseline")
+ENGINES = ("whisper+fast", "pocketsphinx", "baseline")
 DEFAULT = ENGINES[0]  # the engine people get: the one measured on the virtual audio devices
 
 
@@ -157,14 +156,10 @@ def open_engine(name: str) -> Recognizer:
 
     if name == "pocketsphinx":
         return PocketsphinxRecognizer()
-    if name == "whisper+keywords":
-        from companion.speech.engines import whisper_with_keywords
+    if name == "whisper+fast":
+        from companion.speech.engines import whisper_with_fast_path
 
-        return whisper_with_keywords()
-    if name == "keywords":
-        from companion.speech.keywords import KeywordRecognizer
-
-        return KeywordRecognizer()
+        return whisper_with_fast_path()
     if name == "vosk-ko":
         from companion.speech.vosk_engine import VoskRecognizer, find_vosk_model
 
