@@ -12,7 +12,9 @@ Audio:
 - real: Speech Commands recordings (10 speakers a word), in-vocabulary words and out-of-vocabulary ones;
 - synthetic: every phrase of every intent by 8 espeak-ng voice/speed/pitch variants and Piper's joe voice,
   clean and mixed with white, pink and babble noise at 20, 10, 5 and 0 dB SNR. Each condition is a fixed,
-  seeded sample (``--per-condition`` clips, plus ``--safety-per-condition`` pain/stop/pause clips);
+  seeded sample (``--per-condition`` clips, plus ``--safety-per-condition`` pain/stop/pause clips), heard as
+  a session listens when the phrase can be said (an answer while its question is open, a command during
+  the steps); the clean sample also listening for every phrase at once, as ``companion listen`` does;
 - non-command speech: the routine's own announcements (the companion's voice) and other prose (Debian's
   GPL-3 and GFDL texts, several voices), ``--stream-minutes`` in all, fed as one stream; the announcements also go
   through the EchoGate logic (the companion knows it is saying them).
@@ -22,7 +24,8 @@ Latency: "intent" = from the end of the spoken command to the intent coming out 
 feeding the trailing room tone in real time (20 ms blocks); "pause→silence" = from the end of "pause"
 spoken into the virtual microphone during an announcement to the end of sound on the virtual speaker
 (scripts/audio-bus; skipped with a note when the bus cannot start).
-Cost: decode real-time factor; CPU share of one core and peak RSS of a separate process per engine that
+The accuracy parts (real, synthetic, stream) of every engine run as separate jobs in ``--workers``
+processes. Cost: decode real-time factor; CPU share of one core and peak RSS of a separate process per engine that
 listens to 30 s of room tone through the Listener, then decodes 20 recordings.
 """
 
@@ -48,7 +51,7 @@ import numpy as np
 
 from companion.cli.listen_cmds import BLOCK_BYTES, decode_pcm
 from companion.paths import cache_dir
-from companion.session.engine import STEP_COMMANDS
+from companion.session.engine import ANSWERS, QUESTION_COMMANDS, STEP_COMMANDS
 from companion.speech.phrases import PhraseTable, load_phrases
 from companion.speech.recognizer import SAMPLE_RATE, Recognition, Recognizer
 from companion.speech.vad import FRAME, frame_db
@@ -430,6 +433,31 @@ def score(recognizer: Recognizer, clips: list[Clip]) -> Tally:
         tally.audio_s += clip.seconds
         tally.add(clip, list(dict.fromkeys(intents_of(found))), " | ".join(r.text for r in found) or "-")
     return tally
+
+
+def session_context(intent: str) -> frozenset[str]:
+    """What a session listens for when ``intent`` can be said: an answer while its question is open, any
+    other command during the steps."""
+    for answers in ANSWERS.values():
+        if intent in answers:
+            return frozenset(answers + QUESTION_COMMANDS)
+    return frozenset(STEP_COMMANDS)
+
+
+def score_in_session(recognizer: Recognizer, clips: list[Clip]) -> Tally:
+    """``score`` with the recogniser listening as a session does when each clip's phrase is said (see
+    session_context); the baseline, which cannot narrow what it listens for, hears everything."""
+    if not hasattr(recognizer, "expect"):
+        return score(recognizer, clips)
+    total = Tally()
+    for context in dict.fromkeys(session_context(c.expected[0]) for c in clips):
+        recognizer.expect(context)
+        part = score(recognizer, [c for c in clips if session_context(c.expected[0]) == context])
+        for name in ("correct", "commands", "false_accepts", "negatives", "safety_heard", "safety", "audio_s", "decode_s"):
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+        total.misses += part.misses
+    recognizer.expect(None)
+    return total
 
 
 def score_during_steps(recognizer: Recognizer, clips: list[Clip]) -> Tally | None:
@@ -852,46 +880,59 @@ class Accuracy:
     real: Tally | None = None
     noise: Tally | None = None
     steps: Tally | None = None
-    synthetic: dict[str, Tally] = field(default_factory=dict)
+    synthetic: dict[str, Tally] = field(default_factory=dict)  # as a session listens
+    everything: Tally | None = None  # the clean synthetic set, listening for every phrase at once
     stream: StreamResult | None = None
     seconds: float = 0.0
 
 
-def accuracy(engine: str, args: argparse.Namespace) -> Accuracy:
-    """Every accuracy part for one engine; run in a worker process, several engines side by side."""
+ACCURACY_PARTS = ("stream", "synthetic", "real")  # the longest first
+
+
+def accuracy(engine: str, part: str, args: argparse.Namespace) -> Accuracy:
+    """One accuracy part for one engine, in a worker process: the real recordings (with the noise-only
+    clips), the synthetic conditions, or the stream of non-command speech."""
     began = time.perf_counter()
-    skip = set(args.skip.split(","))
-    audio = material(args)
+    audio = material(replace_skip(args, [p for p in ACCURACY_PARTS if p != part]))
     result = Accuracy(engine)
-    recognizer = open_engine(engine)
-    if audio.reals:
+    recognizer = open_engine(engine)  # fresh: for the stream its clock starts with the stream
+    if part == "real" and audio.reals:
         result.real = score(recognizer, audio.reals)
         result.noise = score(recognizer, audio.noise)
         result.steps = score_during_steps(recognizer, [c for c in audio.reals if c.expected is None])
-    if "synthetic" not in skip:
-        result.synthetic = {condition: score(recognizer, clips) for condition, clips in audio.synthetic.items()}
+    if part == "synthetic":
+        result.synthetic = {condition: score_in_session(recognizer, clips) for condition, clips in audio.synthetic.items()}
+        result.everything = score(recognizer, audio.synthetic["clean"])
+    if part == "stream" and audio.stream is not None:
+        result.stream = run_stream(recognizer, *audio.stream)
     close_engine(recognizer)
-    if audio.stream is not None:
-        fresh = open_engine(engine)  # its clock starts with the stream
-        result.stream = run_stream(fresh, *audio.stream)
-        close_engine(fresh)
     result.seconds = time.perf_counter() - began
     return result
 
 
+def replace_skip(args: argparse.Namespace, parts: list[str]) -> argparse.Namespace:
+    """``args`` with ``parts`` skipped as well."""
+    return argparse.Namespace(**{**vars(args), "skip": ",".join([args.skip, *parts])})
+
+
 def accuracy_side_by_side(engines: list[str], args: argparse.Namespace) -> dict[str, Accuracy]:
-    """The accuracy parts of every engine, ``args.workers`` engines at a time (nothing here is timed, so
-    the engines may share the cores); the slowest engine first."""
+    """Every accuracy part of every engine, ``args.workers`` parts at a time (nothing here is timed, so they
+    may share the cores); the default engine's parts first, as they take the longest."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    slowest_first = sorted(engines, key=lambda e: e != DEFAULT)
+    skip = set(args.skip.split(","))
+    jobs = [(e, p) for e in sorted(engines, key=lambda e: e != DEFAULT) for p in ACCURACY_PARTS if p not in skip]
+    results = {e: Accuracy(e) for e in engines}
     with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {e: pool.submit(accuracy, e, args) for e in slowest_first}
-        results = {}
-        for engine in slowest_first:
-            results[engine] = futures[engine].result()
-            log(f"{engine}: accuracy parts done in {results[engine].seconds / 60:.1f} min")
+        futures = {job: pool.submit(accuracy, *job, args) for job in jobs}
+        for (engine, part), future in futures.items():
+            done, merged = future.result(), results[engine]
+            for name in ("real", "noise", "steps", "everything", "stream"):
+                setattr(merged, name, getattr(merged, name) or getattr(done, name))
+            merged.synthetic.update(done.synthetic)
+            merged.seconds += done.seconds
+            log(f"{engine}: {part} done in {done.seconds / 60:.1f} min")
     return results
 
 
@@ -906,7 +947,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stream-minutes", type=float, default=30.0)
     parser.add_argument("--latency-clips", type=int, default=30)
     parser.add_argument("--cost-seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=2, help="engines measured side by side (accuracy parts)")
+    parser.add_argument("--workers", type=int, default=2, help="accuracy parts (an engine's real, synthetic or stream part) measured side by side")
     parser.add_argument("--skip", default="", help="comma-separated parts to leave out: real, synthetic, stream, "
                         "latency, bus, cost, korean")
     parser.add_argument("--verbose", "-v", action="store_true", help="list misses and false accepts on stderr")
@@ -926,7 +967,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log("preparing the audio (synthetic speech is cached after the first run)")
     audio = material(args)
-    log(f"material ready in {time.perf_counter() - started:.0f} s; accuracy parts, {args.workers} engines at a time")
+    log(f"material ready in {time.perf_counter() - started:.0f} s; accuracy parts, {args.workers} at a time")
     results = accuracy_side_by_side(engines, args) if not {"real", "synthetic", "stream"} <= skip else {}
 
     real_rows, stream_rows, latency_rows, cost_rows = [], [], [], []
@@ -944,6 +985,8 @@ def main(argv: list[str] | None = None) -> int:
             _show(args.verbose, engine, tally.misses + noise.misses + during)
         for condition, tally in result.synthetic.items():
             _show(args.verbose, f"{engine} {condition}", tally.misses)
+        if result.everything is not None:
+            _show(args.verbose, f"{engine} clean, every phrase at once", result.everything.misses)
         if result.stream is not None:
             r = result.stream
             per_hour = len(r.other_intents) / max(1e-9, r.minutes_other / 60)
@@ -988,10 +1031,15 @@ def main(argv: list[str] | None = None) -> int:
     if synth:
         shown = [e for e in engines if e in synth["clean"]]
         n = synth["clean"][shown[0]].commands
+        everything = [results[e].everything for e in shown]
         report += ["", f"Synthetic commands: every phrase × {len(VOICES)} voices (8 espeak-ng variants, Piper joe); "
                    f"a seeded sample of {n} clips per condition ({args.per_condition} of all phrases + "
-                   f"{args.safety_per_condition} pain/stop/pause); right = exactly the expected intent", "",
-                   table(["condition", *shown], [[c, *(pct(synth[c][e].accuracy) for e in shown)] for c in synth])]
+                   f"{args.safety_per_condition} pain/stop/pause); right = exactly the expected intent, listening as "
+                   "a session does (answers while their question is open, the other commands during the steps); "
+                   "the last row listens for every phrase at once, as `companion listen` does", "",
+                   table(["condition", *shown], [[c, *(pct(synth[c][e].accuracy) for e in shown)] for c in synth]
+                         + ([["clean, every phrase at once", *(pct(t.accuracy) if t else "–" for t in everything)]]
+                            if any(everything) else []))]
         report += ["", "Safety recall (pain / stop / pause heard, in the same samples):", "",
                    table(["condition", *shown],
                          [[c, *(f"{pct(synth[c][e].safety_recall)} ({synth[c][e].safety})" for e in shown)]

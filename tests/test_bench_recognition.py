@@ -19,11 +19,9 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_recognition.py
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_recognition", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_recognition"] = module
-    spec.loader.exec_module(module)
-    return module
+    if str(SCRIPT.parent) not in sys.path:
+        sys.path.append(str(SCRIPT.parent))  # importable by name, in the benchmark's worker processes too
+    return importlib.import_module("bench_recognition")
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +88,46 @@ def test_stream_counts_intents_by_source(bench):
 def test_markdown_table(bench):
     assert bench.table(["a", "b"], [["1", "2"]]) == "| a | b |\n|---|---|\n| 1 | 2 |"
     assert bench.percentiles([]) == "–" and bench.percentiles([0.1, 0.2]) == "150 / 195 ms"
+
+
+def test_a_run_measures_each_engines_parts_in_worker_processes(bench, tmp_path):
+    """The real-recording part of two engines through the worker pool, into one table."""
+    data = tmp_path / "data"
+    for word in ("stop", "house"):
+        (data / word).mkdir(parents=True)
+        for path in sorted((REAL_RECORDINGS / word).glob("*.wav"))[:2]:
+            (data / word / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "bench.md"
+    assert bench.main(["--engines", "pocketsphinx,baseline", "--data", str(data), "--cache", str(tmp_path / "cache"),
+                       "--skip", "synthetic,stream,latency,bus,cost,korean", "--out", str(out)]) == 0
+    rows = {line.split("|")[1].strip(): line for line in out.read_text().splitlines() if line.startswith("| ")}
+    assert "(2/2)" in rows["baseline"]  # no rejection: both "house" recordings are taken for something
+    assert "/2)" in rows["pocketsphinx"] and "of 7" in rows["pocketsphinx"]
+
+
+def test_phrases_are_scored_as_a_session_listens_for_them(bench):
+    from companion.session.engine import STEP_COMMANDS
+
+    assert bench.session_context("more_pressure") == frozenset(STEP_COMMANDS)
+    during_area_question = bench.session_context("area")
+    assert "area" in during_area_question and "stop" in during_area_question and "yes" not in during_area_question
+    heard: list[frozenset | None] = []
+
+    class Listening:  # records what it was told to listen for when each clip came
+        def expect(self, intents):
+            heard.append(intents)
+
+        def accept(self, pcm):
+            return []
+
+        def flush(self):
+            return []
+
+        def reset(self):
+            pass
+
+    clips = [bench.Clip(b"\0\0" * 160, want, label, 0.01) for want, label in
+             ((("yes", None), "yes"), (("skip", None), "skip"), (("no", None), "no"))]
+    tally = bench.score_in_session(Listening(), clips)
+    assert (tally.commands, tally.correct, len(tally.misses)) == (3, 0, 3)
+    assert heard == [bench.session_context("yes"), bench.session_context("skip"), None]
