@@ -210,7 +210,9 @@ def massage_script(book: Phrasebook, sore_spot: tuple[str, str] | None = None, p
     spot = [(r"which foot", book.foot[sore_spot[0]]), (r"which area", book.area[sore_spot[1]])] if sore_spot else []
     answers = [
         (r"circulation|blood clot|diabetes", book.no),
-        (r"wound|skin condition|infection", book.no),
+        # not "wound" alone: tiny.en once heard "say resume when you are ready" as "same with wound you are
+        # ready", and the person answered "no" instead of saying resume
+        (r"open wound|skin condition|infection", book.no),
         (r"swelling|dwelling|feet or ankles", book.no),
         (r"painful|heel spur", book.yes if sore_spot else book.no),
         *spot,
