@@ -42,7 +42,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -383,6 +383,9 @@ class Tally:
     decode_s: float = 0.0
     misses: list[str] = field(default_factory=list)
 
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(Tally)})
+
     def add(self, clip: Clip, delivered: list[tuple[str, object]], heard: str) -> None:
         if clip.expected is None:
             self.negatives += 1
@@ -452,10 +455,7 @@ def score_in_session(recognizer: Recognizer, clips: list[Clip]) -> Tally:
     total = Tally()
     for context in dict.fromkeys(session_context(c.expected[0]) for c in clips):
         recognizer.expect(context)
-        part = score(recognizer, [c for c in clips if session_context(c.expected[0]) == context])
-        for name in ("correct", "commands", "false_accepts", "negatives", "safety_heard", "safety", "audio_s", "decode_s"):
-            setattr(total, name, getattr(total, name) + getattr(part, name))
-        total.misses += part.misses
+        total += score(recognizer, [c for c in clips if session_context(c.expected[0]) == context])
     recognizer.expect(None)
     return total
 
