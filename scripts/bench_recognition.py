@@ -4,9 +4,9 @@ of every listening engine, as markdown tables (printed, and written to --out for
 
     .venv/bin/python scripts/bench_recognition.py [--out FILE] [--per-condition N] [--stream-minutes M]
 
-Engines: ``whisper+fast`` (the English default: Whisper tiny.en with pocketsphinx's fast path for stop
-and pause), ``pocketsphinx`` (grammar + decoys), ``baseline`` (pocketsphinx, one-rule JSGF grammar of the
-phrases, no rejection), and ``vosk-ko`` on the Korean synthetic set.
+Engines: ``whisper`` (the English default: Whisper tiny.en, decoding on its own thread),
+``pocketsphinx`` (grammar + decoys, stop and pause early), ``baseline`` (pocketsphinx, one-rule JSGF grammar
+of the phrases, no rejection), and ``vosk-ko`` on the Korean synthetic set.
 
 Audio:
 - real: Speech Commands recordings (10 speakers a word), in-vocabulary words and out-of-vocabulary ones;
@@ -84,7 +84,7 @@ CONDITIONS = ("clean", *(f"{n} {snr} dB" for n in NOISES for snr in SNRS))
 SAFETY = ("pain", "stop", "pause")
 FLOOR_DBFS = -60.0  # a quiet room; exact digital silence is not realistic (and misleads pocketsphinx)
 LEAD_S, TAIL_S = 0.5, 0.8  # room tone before and after a synthetic command
-ENGINES = ("whisper+fast", "pocketsphinx", "baseline")
+ENGINES = ("whisper", "pocketsphinx", "baseline")
 DEFAULT = ENGINES[0]  # the engine people get: the one measured on the virtual audio devices
 
 
@@ -155,14 +155,10 @@ def open_engine(name: str) -> Recognizer:
     """A fresh recogniser for a benchmark row."""
     if name == "baseline":
         return BaselineRecognizer()
-    from companion.speech.pocketsphinx_engine import PocketsphinxRecognizer
+    if name in ("whisper", "pocketsphinx"):
+        from companion.speech.engines import open_recognizer
 
-    if name == "pocketsphinx":
-        return PocketsphinxRecognizer()
-    if name == "whisper+fast":
-        from companion.speech.engines import whisper_with_fast_path
-
-        return whisper_with_fast_path()
+        return open_recognizer(name)[0]  # as `--engine NAME` opens it
     if name == "vosk-ko":
         from companion.speech.vosk_engine import VoskRecognizer, find_vosk_model
 
@@ -915,9 +911,10 @@ def replace_skip(args: argparse.Namespace, parts: list[str]) -> argparse.Namespa
     return argparse.Namespace(**{**vars(args), "skip": ",".join([args.skip, *parts])})
 
 
-def accuracy_side_by_side(engines: list[str], args: argparse.Namespace) -> dict[str, Accuracy]:
-    """Every accuracy part of every engine, ``args.workers`` parts at a time (nothing here is timed, so they
-    may share the cores); the default engine's parts first, as they take the longest."""
+def accuracy_side_by_side(engines: list[str], args: argparse.Namespace) -> tuple[dict[str, Accuracy], str | None]:
+    """Every accuracy part of every engine, and the Korean set (unless skipped), ``args.workers`` jobs at a
+    time (nothing here is timed, so they may share the cores); the default engine's parts first, as they
+    take the longest."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -926,6 +923,7 @@ def accuracy_side_by_side(engines: list[str], args: argparse.Namespace) -> dict[
     results = {e: Accuracy(e) for e in engines}
     with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {job: pool.submit(accuracy, *job, args) for job in jobs}
+        korean = pool.submit(korean_report, args) if "korean" not in skip else None
         for (engine, part), future in futures.items():
             done, merged = future.result(), results[engine]
             for name in ("real", "noise", "steps", "everything", "stream"):
@@ -933,7 +931,7 @@ def accuracy_side_by_side(engines: list[str], args: argparse.Namespace) -> dict[
             merged.synthetic.update(done.synthetic)
             merged.seconds += done.seconds
             log(f"{engine}: {part} done in {done.seconds / 60:.1f} min")
-    return results
+        return results, korean.result() if korean else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -968,7 +966,7 @@ def main(argv: list[str] | None = None) -> int:
     log("preparing the audio (synthetic speech is cached after the first run)")
     audio = material(args)
     log(f"material ready in {time.perf_counter() - started:.0f} s; accuracy parts, {args.workers} at a time")
-    results = accuracy_side_by_side(engines, args) if not {"real", "synthetic", "stream"} <= skip else {}
+    results, korean = accuracy_side_by_side(engines, args)
 
     real_rows, stream_rows, latency_rows, cost_rows = [], [], [], []
     for engine in engines:
@@ -1066,8 +1064,8 @@ def main(argv: list[str] | None = None) -> int:
                    f"CPU share of one core while listening to {args.cost_seconds:g} s of room tone, peak RSS", "",
                    table(["engine", "decode RTF", "CPU listening", "peak RSS", "load", "intents from room tone"],
                          cost_rows)]
-    if "korean" not in skip:
-        report += ["", _korean(store, audio.babble)]
+    if korean:
+        report += ["", korean]
     report.append(f"\nBenchmark wall time: {(time.perf_counter() - started) / 60:.1f} min on {os.cpu_count()} cores; "
                   f"load average at the start {load[0]:.1f}, at the end {os.getloadavg()[0]:.1f} (other work on the "
                   "machine slows decoding and inflates latency and CPU figures)")
@@ -1110,8 +1108,10 @@ def _bus_latency(rows: list[list[str]], store: SpeechStore, table_en: PhraseTabl
         bus.stop()
 
 
-def _korean(store: SpeechStore, babble: np.ndarray) -> str:
-    log("vosk-ko: Korean synthetic set")
+def korean_report(args: argparse.Namespace) -> str:
+    """vosk-ko on the Korean synthetic set, as a table (in a worker process)."""
+    store = SpeechStore(args.cache or cache_dir() / "bench-recognition")
+    babble = store.babble(prose_sentences(("Apache-2.0", "MPL-2.0")))
     try:
         recognizer = open_engine("vosk-ko")
     except Exception as exc:  # no model installed: say so in the report

@@ -3,7 +3,7 @@
 ``companion session`` runs as a user runs it (a subprocess, its speaker and microphone the default devices
 of the bus); the person (tests/simulated_person.py) hears it on ``ears.monitor``, transcribes it with
 Whisper and answers out loud into ``mouth``. The assertions read the stored session and the recordings of
-both devices. One English run (``--engine auto``: Whisper with pocketsphinx's fast path) and one Korean
+both devices. One English run (``--engine auto``: Whisper) and one Korean
 run (``--engine vosk --lang ko``, spoken with espeak-ng's Korean voice) of about three minutes each.
 """
 

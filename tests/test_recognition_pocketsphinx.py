@@ -8,7 +8,13 @@ import pytest
 
 from companion.cli.listen_cmds import decode_pcm
 from companion.speech.phrases import load_phrases
-from companion.speech.pocketsphinx_engine import PocketsphinxRecognizer, build_jsgf, decoy_words, missing_words
+from companion.speech.pocketsphinx_engine import (
+    EARLY_PHRASES,
+    PocketsphinxRecognizer,
+    build_jsgf,
+    decoy_words,
+    missing_words,
+)
 from companion.speech.wav import read_wav, write_wav
 from speech_fixtures import chunks, real_recordings, silence_pcm, speech_pcm, noise_floor
 from companion.speech.wav import to_pcm16
@@ -185,11 +191,9 @@ def _first_heard(recognizer: PocketsphinxRecognizer, pcm: bytes, intent: str) ->
 
 
 def test_early_words_come_at_the_first_quiet_after_them_and_only_once():
-    """The fast path's words are decoded at the first short quiet, not after the endpointer's window:
-    on real recordings of "stop", sooner by a tenth of a second or more, and never delivered twice."""
-    from companion.speech.whisper_engine import FAST_PHRASES
-
-    plain, early = PocketsphinxRecognizer("en"), PocketsphinxRecognizer("en", early=FAST_PHRASES)
+    """The early words (stop, pause) are decoded at the first short quiet, not after the endpointer's
+    window: on real recordings of "stop", sooner by a tenth of a second or more, and never delivered twice."""
+    plain, early = PocketsphinxRecognizer("en"), PocketsphinxRecognizer("en", early=EARLY_PHRASES)
     gains = []
     for path in real_recordings("stop"):
         pcm = silence_pcm(0.3) + read_wav(path)
@@ -205,9 +209,7 @@ def test_early_words_come_at_the_first_quiet_after_them_and_only_once():
 
 
 def test_only_the_early_words_come_early():
-    from companion.speech.whisper_engine import FAST_PHRASES
-
-    early = PocketsphinxRecognizer("en", early=FAST_PHRASES)
+    early = PocketsphinxRecognizer("en", early=EARLY_PHRASES)
     for word, intent in [("pain", "pain"), ("yes", "yes")]:
         out = decode_pcm(early, speech_pcm(word))
         assert [r.intent.name for r in out if r.intent] == [intent] and not any(r.partial for r in out), word

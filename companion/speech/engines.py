@@ -1,8 +1,8 @@
 """Choosing a listening engine.
 
 ``auto`` takes the most accurate engine installed for the language, by the recognition benchmark
-(README): whisper tiny.en (English, with pocketsphinx as its fast path for safety words), then vosk
-when a model for the language is installed, then pocketsphinx's bundled English model.
+(README): whisper tiny.en (English), then vosk when a model for the language is installed, then
+pocketsphinx's bundled English model.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ def open_recognizer(engine: str = "auto", lang: str = "en") -> tuple[Recognizer,
         return recognizer, f"listening with vosk (model: {model})" + _missing(recognizer.missing_words, lang)
     if lang != "en":
         raise ModelError(f"no speech model for language {lang!r} (pocketsphinx only knows English); {install_hint(lang)}")
-    from companion.speech.pocketsphinx_engine import PocketsphinxRecognizer
+    from companion.speech.pocketsphinx_engine import EARLY_PHRASES, PocketsphinxRecognizer
 
-    recognizer = PocketsphinxRecognizer(lang)
+    recognizer = PocketsphinxRecognizer(lang, early=EARLY_PHRASES)
     description = "listening with pocketsphinx (bundled en-us model, command grammar)"
     return recognizer, description + _missing(recognizer.missing_words, lang)
 
@@ -61,16 +61,15 @@ def whisper_available() -> bool:
     return True
 
 
-def whisper_with_fast_path(lang: str = "en") -> Recognizer:
-    """Whisper tiny.en, with pocketsphinx hearing the fast path's words (stop, pause) at the first quiet
-    after them."""
-    from companion.speech.pocketsphinx_engine import PocketsphinxRecognizer
-    from companion.speech.whisper_engine import FAST_PHRASES, FastPathRecognizer, WhisperRecognizer
+def whisper_in_background(lang: str = "en") -> Recognizer:
+    """Whisper tiny.en, decoding on its own thread (it delivers strong safety words at the first quiet
+    after them: see companion.speech.whisper_engine)."""
+    from companion.speech.whisper_engine import BackgroundRecognizer, WhisperRecognizer
 
     if lang != "en":
         raise ModelError(f"whisper tiny.en only knows English; for {lang!r} use --engine vosk")
-    return FastPathRecognizer(WhisperRecognizer(lang), PocketsphinxRecognizer(lang, early=FAST_PHRASES))
+    return BackgroundRecognizer(WhisperRecognizer(lang))
 
 
 def _whisper(lang: str) -> tuple[Recognizer, str]:
-    return whisper_with_fast_path(lang), "listening with whisper tiny.en (pocketsphinx hears stop and pause at once)"
+    return whisper_in_background(lang), "listening with whisper tiny.en"

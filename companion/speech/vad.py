@@ -5,8 +5,13 @@ noise, on which they invent words. The gate is deliberately simple (numpy only):
 measures the energy and compares it with a noise floor that follows the room (a low percentile of the
 last few seconds), with hysteresis: a segment opens when the energy rises ``open_db`` above the floor
 and ends after ``end_silence`` seconds below ``close_db``. High zero-crossing frames just above the floor
-(fricatives: the "s" of "stop", "yes") keep a segment open. Segments with too little speech are dropped;
-segments that run on are cut at ``max_length``.
+(fricatives: the "s" of "stop", "yes") keep a segment open. Digital silence (quieter than ``min_abs_db``)
+is not the room: a device that sends exact zeros between sounds (a headset's noise gate, the virtual
+devices) would sink the floor to the bottom, and the room tone around a word would count as speech.
+Segments with too little speech are dropped; segments that run on are cut at ``max_length``.
+
+With ``early_silence`` set, a short segment is also reported at each short quiet, before it ends, marked
+not final: a recogniser can read it then and be ready (or deliver a safety word) when it ends.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class SpeechSegment:
     end: float
     speech_seconds: float  # time of frames above the gate
     peak_snr_db: float  # loudest frame above the noise floor
+    final: bool = True  # False: the segment so far, at a short quiet (see early_silence)
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,10 @@ class GateSettings:
     max_length: float = 4.0  # seconds; longer segments are cut here
     end_silence: float = 0.3  # seconds below the gate that end a segment
     pre_roll: float = 0.2  # seconds kept before the opening frame (soft onsets)
-    floor_window: float = 3.0  # seconds of history for the noise floor
+    floor_window: float = 3.0  # seconds of sound (not digital silence) the noise floor is taken from
     floor_percentile: float = 10.0
+    early_silence: float = 0.0  # seconds of quiet after which a segment so far is reported (0: never)
+    early_max: float = 1.2  # only segments this short so far are reported early
 
 
 class VoiceGate:
@@ -102,11 +110,12 @@ class VoiceGate:
     def _step(self, frame: np.ndarray) -> SpeechSegment | None:
         s = self.settings
         level = frame_db(frame)
-        self._history.append(level)  # the floor counts this frame: a stream that starts noisy is not speech
+        loud = level >= s.min_abs_db
+        if loud:  # the floor counts this frame (a stream that starts noisy is not speech); digital silence not
+            self._history.append(level)
         floor = max(self.noise_floor_db, s.min_abs_db - s.open_db)
         self._frame_index += 1
         snr = level - floor
-        loud = level >= s.min_abs_db
         if self._frames is None:
             if loud and snr >= s.open_db:
                 self._frames = list(self._pre)
@@ -129,12 +138,20 @@ class VoiceGate:
             return self._close()
         if len(self._frames) >= s.max_length * self._frames_per_second:
             return self._close()
+        if s.early_silence and self._silent_run == round(s.early_silence * self._frames_per_second) \
+                and len(self._frames) <= (s.early_max + s.early_silence) * self._frames_per_second:
+            return self._segment(final=False)
         return None
 
     def _close(self) -> SpeechSegment | None:
-        assert self._frames is not None
-        frames, start, speech, peak = self._frames, self._start_index, self._speech_frames, self._peak_snr
+        segment = self._segment(final=True)
         self._clear_segment()
+        return segment
+
+    def _segment(self, final: bool) -> SpeechSegment | None:
+        """The open segment as it is now; None when it holds too little speech."""
+        assert self._frames is not None
+        frames, start, speech = self._frames, self._start_index, self._speech_frames
         if speech / self._frames_per_second < self.settings.min_speech:
             return None
         return SpeechSegment(
@@ -142,7 +159,8 @@ class VoiceGate:
             start=start / self._frames_per_second,
             end=(start + len(frames)) / self._frames_per_second,
             speech_seconds=speech / self._frames_per_second,
-            peak_snr_db=peak,
+            peak_snr_db=self._peak_snr,
+            final=final,
         )
 
 
