@@ -468,3 +468,69 @@ def test_speech_after_the_quiet_is_read_again_and_an_early_word_comes_once(whisp
     stops = [r for _, r in found if r.intent is not None and r.intent.name == "stop"]
     assert len(stops) == 1 and stops[0].partial
     assert len(readings) >= 2 and readings[0] == "quick: Stop." and len(readings[-1].split()) > 2
+
+
+def test_a_command_whisper_spells_as_other_words_is_found_on_the_audio(whisper: WhisperRecognizer) -> None:
+    """espeak's "shorter" comes out of Whisper as "Shargers."; scored on the same audio, "shorter" fits."""
+    whisper.expect(None)
+    heard = whisper.transcribe(speech_pcm("shorter"), quick=True)
+    assert "shorter" not in clean_words(heard.text)
+    assert [r.intent.name for r in hear(whisper, speech_pcm("shorter")) if r.intent] == ["less_time"]
+
+
+@pytest.mark.parametrize("said,written,expected", [
+    ("stronger", "Strong.", "stronger"), ("talk slower", "Talk to slow.", "talk slower"),
+    ("happy", "Hoppy.", None), ("house", "Hold.", None),
+])
+def test_a_phrase_near_the_words_is_taken_only_when_it_fits_the_audio(
+        whisper: WhisperRecognizer, said: str, written: str, expected: str | None) -> None:
+    """The written words are set by hand, the audio and Whisper's scores of it are real: "repeat" and "help"
+    sound near "hoppy" and "hold", but are not what was said."""
+    whisper.expect(None)
+    window = whisper.transcribe(espeak_samples(said), quick=True).heard_in
+    found = whisper.rescore_phrase(Transcript(written, 0.05, np.log(0.4), window), clean_words(written))
+    assert (found and found[0]) == expected
+
+
+@pytest.mark.parametrize("written,confidence,expected_intents", [
+    ("Tree.", 0.9, None),  # heard surely: a word of its own, not "three"
+    ("What?", 0.04, None),  # hardly heard: noise
+    ("Stop.", 0.4, None),  # a phrase already: its confidence decides, as for any phrase
+    ("Night.", 0.4, frozenset({"foot"})),  # near "right", but answers are never guessed
+    ("The weather is nice today, is it not?", 0.4, None),  # a sentence
+])
+def test_no_phrase_is_guessed_for_sure_faint_or_long_words_or_answers(
+        whisper: WhisperRecognizer, monkeypatch, written: str, confidence: float, expected_intents) -> None:
+    window = whisper.transcribe(espeak_samples("right"), quick=True).heard_in
+    monkeypatch.setattr(whisper, "phrase_logprobs", lambda *a: pytest.fail("scored a phrase"))
+    whisper.expect(expected_intents)
+    try:
+        heard = Transcript(written, 0.0, float(np.log(confidence)), window)
+        assert whisper.rescore_phrase(heard, clean_words(written)) is None
+    finally:
+        whisper.expect(None)
+
+
+def test_words_without_a_known_pronunciation_are_compared_letter_by_letter() -> None:
+    from companion.speech.phrases import load_phrases
+    from companion.speech.whisper_engine import letter_distances, phone_distances
+
+    table = load_phrases("en")
+    assert phone_distances(table, ["bitlonga"]) == {}  # "a" is a filler: callers leave fillers out
+    distances = letter_distances(table, ["bitlonga"])
+    assert distances["a bit longer"] == pytest.approx(2 / 9)  # "bitlonger": one letter changed, one missing
+    assert min(distances, key=distances.__getitem__) == "a bit longer"
+
+
+
+def test_decoding_threads_come_from_the_environment(monkeypatch) -> None:
+    from companion.speech.whisper_engine import THREADS_ENV, threads
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert threads() == 2
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert threads() == 1
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(UserError, match=THREADS_ENV):
+            threads()
