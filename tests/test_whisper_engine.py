@@ -522,7 +522,6 @@ def test_words_without_a_known_pronunciation_are_compared_letter_by_letter() -> 
     assert min(distances, key=distances.__getitem__) == "a bit longer"
 
 
-
 def test_decoding_threads_come_from_the_environment(monkeypatch) -> None:
     from companion.speech.whisper_engine import THREADS_ENV, threads
 

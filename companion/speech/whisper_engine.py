@@ -151,6 +151,14 @@ class EarlyReading:
 
 
 @dataclass(frozen=True)
+class Window:
+    """The encoder's output for an utterance, kept to score other phrases on the same audio."""
+
+    encoded: np.ndarray  # [1, frames // 2, d_model]
+    frames: int  # mel frames of audio in it (the rest is padding)
+
+
+@dataclass(frozen=True)
 class Transcript:
     text: str  # as Whisper wrote it
     no_speech_prob: float
@@ -160,14 +168,6 @@ class Transcript:
     @property
     def confidence(self) -> float:
         return float(np.clip(np.exp(self.avg_logprob) * (1.0 - self.no_speech_prob), 0.0, 1.0))
-
-
-@dataclass(frozen=True)
-class Window:
-    """The encoder's output for an utterance, kept to score other phrases on the same audio."""
-
-    encoded: np.ndarray  # [1, frames // 2, d_model]
-    frames: int  # mel frames of audio in it (the rest is padding)
 
 
 # --- the model ---------------------------------------------------------------------------------------
