@@ -85,6 +85,12 @@ def test_stream_counts_intents_by_source(bench):
     assert [line.split()[0] for line in result.other_intents] == ["stop"] and result.echo_admitted == []
 
 
+def test_the_head_of_a_stream_keeps_what_is_said_whole_in_it(bench):
+    said = [bench.Said(1.0, 50.0, "a", own=False), bench.Said(55.0, 65.0, "b", own=True)]
+    pcm, kept = bench.stream_head((bytes(2 * SAMPLE_RATE * 120), said), minutes=1.0)
+    assert len(pcm) == 2 * SAMPLE_RATE * 60 and [s.text for s in kept] == ["a"]
+
+
 def test_markdown_table(bench):
     assert bench.table(["a", "b"], [["1", "2"]]) == "| a | b |\n|---|---|\n| 1 | 2 |"
     assert bench.percentiles([]) == "–" and bench.percentiles([0.1, 0.2]) == "150 / 195 ms"

@@ -172,6 +172,20 @@ def test_no_socket_is_opened_to_load_and_decode(tmp_path: Path) -> None:
     assert done.stdout.strip() == "['stop']"
 
 
+def test_the_pronunciations_are_read_when_the_recogniser_is_built() -> None:
+    """Not on the decoder thread when a first word is looked up, which delayed a "pause" by a second."""
+    script = textwrap.dedent("""
+        from companion.speech.pocketsphinx_engine import pronunciations
+        from companion.speech.whisper_engine import WhisperRecognizer
+        before = pronunciations.cache_info().currsize
+        WhisperRecognizer()
+        print(before, pronunciations.cache_info().currsize)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["0", "1"]
+
+
 # --- pure parts -------------------------------------------------------------------------------------
 
 
@@ -440,13 +454,34 @@ def _speech_end(pcm: bytes) -> float:
 
 
 def test_a_safety_word_comes_out_at_the_first_short_quiet_and_is_not_read_again(whisper: WhisperRecognizer, monkeypatch) -> None:
-    """At 0.1 s of quiet the utterance so far is read in the quick window: "stop" is delivered then, marked
+    """At 60 ms of quiet the utterance so far is read in the quick window: "stop" is delivered then, marked
     partial, before the gate has decided that the utterance ended (0.25 s); its end reads nothing again."""
     pcm = speech_pcm("stop", pad=0.6)
     [(when, stop)], readings = _heard_with_readings(whisper, monkeypatch, pcm)
     assert stop.intent is not None and stop.intent.name == "stop" and stop.partial
     assert when < _speech_end(pcm) + GATE.end_silence
     assert readings == ["quick: Stop."]
+
+
+@pytest.mark.parametrize("written, confidence, early", [
+    ("Pause.", 0.45, True),  # unsure, but the word itself: no need to wait for the full window
+    ("Fause.", 0.45, True),  # sounds like "pause" (letters: Whisper has no pronunciation for it)
+    ("Pause.", 0.38, False),  # too unsure to stop the voice before the utterance is read whole
+    ("Wait.", 0.9, False),  # a weaker safety phrase: common in sentences, it waits for the end
+])
+def test_a_strong_safety_word_written_or_sounded_comes_out_at_the_quiet(
+        whisper: WhisperRecognizer, monkeypatch, written: str, confidence: float, early: bool) -> None:
+    """The audio is real ("pause", so the gate sees an utterance), what Whisper wrote is set by hand."""
+    heard = Transcript(written, 0.0, float(np.log(confidence)))
+    monkeypatch.setattr(whisper, "transcribe", lambda audio, quick=False: heard)
+    pcm = speech_pcm("pause", pad=0.6)
+    whisper.reset()
+    found = [(n * 0.02 + 0.02, r) for n, block in enumerate(chunks(pcm)) for r in whisper.accept(block)]
+    found += [(len(pcm) / 32000, r) for r in whisper.flush()]
+    assert [r.intent.name for _, r in found if r.intent] == ["pause"]
+    [(when, pause)] = found
+    assert pause.partial == early
+    assert (when < _speech_end(pcm) + GATE.end_silence) == early
 
 
 def test_other_commands_wait_for_the_end_and_use_the_early_reading(whisper: WhisperRecognizer, monkeypatch) -> None:

@@ -11,7 +11,7 @@ takes 0.04 s instead of 0.27–0.33 s); Whisper is less sure of itself there, so
 surely is taken from the quick pass (or other words heard very surely), and everything else is decoded
 again in the full window. Whisper spells what it hears as any English word, so a short transcript that is
 no command is scored against the phrases that sound near it (see rescore_phrase). The quick reading is
-made at the utterance's first short quiet (0.1 s), before the gate has decided that it ended (0.25 s): a
+made at the utterance's first short quiet (0.06 s), before the gate has decided that it ended (0.25 s): a
 strong safety word ("stop", "pause", "pain") is delivered then, and the reading is ready when the
 utterance ends, unless more speech came. :class:`BackgroundRecognizer` decodes on a worker thread, so that
 the microphone is never kept waiting.
@@ -28,7 +28,7 @@ import os
 import queue
 import threading
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +114,16 @@ SENTENCE_END = (".", "?", "!")
 # The voice gate in front of Whisper: a segment ends after 0.25 s of quiet (vad's default is 0.3). That
 # delivers every command 50 ms sooner and split no more commands (real and synthetic, clean and noisy);
 # 0.2 began to split them.
-# At 0.1 s of quiet the utterance so far is read quickly: a safety word of SAFETY_IN_SENTENCES is delivered
-# then (weaker ones, "wait", "finish", wait for the end, where conversation is dropped).
-GATE = GateSettings(end_silence=0.25, early_silence=0.1)
+# At 0.06 s of quiet the utterance so far is read quickly: a safety word of SAFETY_IN_SENTENCES, written
+# or sounded (nearest_phrase: "Fause."), heard at EARLY_CONFIDENCE or more, is delivered then (weaker ones,
+# "wait", "finish", wait for the end, where conversation is dropped). Measured with "pause" said during an
+# announcement on the virtual devices (9 voices, 11 trials): reading at 0.1 s and delivering at 0.5, the
+# quiet and the reading (0.12-0.16 s) made 260-300 ms, and a "Pause." at 0.47 or a "Fause." waited for the
+# full window (0.8 s); at 0.06 s and 0.4, 195-270 ms. The cost: a reading with less quiet after it is less
+# often sure, so a few more utterances are read again in the full window when they end (intent latency p95
+# on 30 clean synthetic commands 695 → 745-805 ms).
+GATE = GateSettings(end_silence=0.25, early_silence=0.06)
+EARLY_CONFIDENCE = 0.4
 
 
 @dataclass(frozen=True)
@@ -271,6 +278,9 @@ class WhisperRecognizer:
         self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe",
                                     language="en")
         self._set_prompt(command_prompt(self.table))
+        # The pronunciation dictionary takes 0.75 s to read: read now, not on the decoder thread when a first
+        # word is looked up (a "pause" heard as "Fause." came 1.1-1.9 s late on the virtual devices).
+        _phrase_phones(self.table)
         self._gate = VoiceGate(gate or GATE)
         self._frames = 0  # whole gate frames fed since the stream began
         self._unframed = 0  # samples the gate holds until a frame is whole (dropped by a reset)
@@ -363,7 +373,7 @@ class WhisperRecognizer:
         if heard.heard_in is None or not content or len(content) > RESCORE_WORDS or table.match(" ".join(words)) \
                 or not low <= heard.confidence < high:
             return None
-        distances = phone_distances(table, content) or letter_distances(table, content)
+        distances = word_distances(table, tuple(content))
         near = sorted((text for text, d in distances.items()
                        if d <= RESCORE_DISTANCE and (meant := table.match(text)) is not None
                        and meant.name not in PROMPT_ANSWERS and not set(content) <= set(text.split())),
@@ -402,8 +412,10 @@ class WhisperRecognizer:
         delivered = self._early.delivered if same else set()
         self._early = EarlyReading(segment.start, segment.speech_seconds, reading, delivered)
         intent = reading.intent if reading is not None else None
-        if intent is None or not intent.is_safety or intent.name in delivered or reading.confidence < QUICK_CONFIDENCE \
-                or not SAFETY_IN_SENTENCES.intersection(reading.text.split()):
+        if intent is None or not intent.is_safety or intent.name in delivered or reading.confidence < EARLY_CONFIDENCE:
+            return None
+        words = reading.text.split()
+        if not SAFETY_IN_SENTENCES.intersection(words) and nearest_phrase(self._focus, words) not in SAFETY_IN_SENTENCES:
             return None
         delivered.add(intent.name)
         return dataclasses.replace(reading, partial=True)
@@ -446,7 +458,10 @@ class WhisperRecognizer:
                            start=round(segment.start - self._origin, 3), end=round(segment.end - self._origin, 3))
 
     def _recognise(self, segments: list[SpeechSegment]) -> list[Recognition]:
-        found = (self.recognise_segment(s) for s in segments)
+        """Each segment's recognition; an utterance so far that a later one of the same utterance follows (the
+        audio came in one go, see BackgroundRecognizer) is not read: its reading would be out of date."""
+        current = [s for i, s in enumerate(segments) if s.final or all(t.start != s.start for t in segments[i + 1 :])]
+        found = (self.recognise_segment(s) for s in current)
         return [r for r in found if r is not None]
 
 
@@ -475,17 +490,31 @@ def command_intent(table: PhraseTable, words: list[str]) -> Intent | None:
 
 
 def sounds_like(table: PhraseTable, words: list[str], max_distance: float | None = None) -> Intent | None:
-    """The phrase Whisper's words sound like, when they are none: it spells synthetic or unclear speech as
-    a near word ("carried on" for "carry on", "strong" for "stronger", "and session" for "end session").
-    The closest phrase by phone edits (pocketsphinx's English dictionary) per phone of the phrase, when
-    at most ``max_distance``; never for transcripts longer than SOUNDS_LIKE_WORDS."""
+    """The intent of the phrase Whisper's words sound like, when they are none (see nearest_phrase)."""
+    phrase = nearest_phrase(table, words, max_distance)
+    return table.match(phrase) if phrase is not None else None
+
+
+def nearest_phrase(table: PhraseTable, words: list[str], max_distance: float | None = None) -> str | None:
+    """The phrase Whisper's words sound like: it spells synthetic or unclear speech as a near word
+    ("carried on" for "carry on", "strong" for "stronger", "and session" for "end session", "Fause" for
+    "pause"). The closest phrase by phone edits (pocketsphinx's English dictionary) per phone of the phrase,
+    or by letters for words with no known pronunciation, when at most ``max_distance`` (SOUNDS_LIKE_MAX);
+    never for transcripts longer than SOUNDS_LIKE_WORDS."""
     limit = SOUNDS_LIKE_MAX if max_distance is None else max_distance
     content = [w for w in words if w not in table.fillers]
     if not content or len(content) > SOUNDS_LIKE_WORDS:
         return None
-    distances = phone_distances(table, content)
+    distances = word_distances(table, tuple(content))
     best = min(distances, key=distances.__getitem__, default=None)
-    return table.match(best) if best is not None and distances[best] <= limit else None
+    return best if best is not None and distances[best] <= limit else None
+
+
+@lru_cache(maxsize=256)
+def word_distances(table: PhraseTable, words: tuple[str, ...]) -> dict[str, float]:
+    """phone_distances, or letter_distances when a word has no known pronunciation; cached, as the same
+    words are looked up by sounds_like, rescore_phrase and the early safety check."""
+    return phone_distances(table, list(words)) or letter_distances(table, list(words))
 
 
 def phone_distances(table: PhraseTable, words: list[str]) -> dict[str, float]:
@@ -629,16 +658,28 @@ class BackgroundRecognizer:
 
     def _work(self) -> None:
         while True:
-            item = self._inbox.get()
+            items = [self._inbox.get()]
+            # Audio queued while the engine decoded is given to it in one go, so that it does not read, one
+            # by one, utterances so far that the audio behind them has already made out of date.
+            while isinstance(items[-1], bytes):
+                try:
+                    items.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            audio = b"".join(i for i in items if isinstance(i, bytes))
+            rest = [i for i in items if not isinstance(i, bytes)]  # at most one: what ended the run of audio
             try:
-                if item is _STOP:
+                if self._failure is None and audio:
+                    self._run(audio)
+                if rest and rest[0] is _STOP:
                     return
-                if self._failure is None:
-                    self._run(item)
+                if self._failure is None and rest:
+                    self._run(rest[0])
             except BaseException as exc:  # handed to the caller's thread on its next call
                 self._failure = exc
             finally:
-                self._inbox.task_done()
+                for _ in items:
+                    self._inbox.task_done()
 
     def _run(self, item: Any) -> None:
         if item is _RESET:
