@@ -916,8 +916,8 @@ def accuracy(engine: str, part: str, args: argparse.Namespace, half: int = 0) ->
         if "every phrase at once" in sets:
             result.everything = score(recognizer, audio.synthetic["clean"])
     if part == "stream" and audio.stream is not None:
-        minutes = args.stream_minutes if engine == DEFAULT else min(args.stream_minutes, args.other_stream_minutes)
-        result.stream = run_stream(recognizer, *stream_head(audio.stream, minutes))
+        stream = audio.stream if engine == DEFAULT else stream_head(audio.stream, args.other_stream_minutes)
+        result.stream = run_stream(recognizer, *stream)
     close_engine(recognizer)
     result.seconds = time.perf_counter() - began
     return result
