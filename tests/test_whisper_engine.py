@@ -449,6 +449,13 @@ def _heard_with_readings(whisper: WhisperRecognizer, monkeypatch, pcm: bytes) ->
     return found + [(len(pcm) / 32000, r) for r in whisper.flush()], readings
 
 
+def _trimmed(text: str) -> np.ndarray:
+    """espeak's speech of ``text`` without the quiet before and after it."""
+    samples = espeak_samples(text)
+    loud = np.flatnonzero(np.abs(samples) > 0.01)
+    return samples[loud[0] : loud[-1] + 1]
+
+
 def _speech_end(pcm: bytes) -> float:
     return float(np.flatnonzero(np.abs(np.frombuffer(pcm, np.int16)) > 330)[-1]) / 16000
 
@@ -493,16 +500,30 @@ def test_other_commands_wait_for_the_end_and_use_the_early_reading(whisper: Whis
 def test_speech_after_the_quiet_is_read_again_and_an_early_word_comes_once(whisper: WhisperRecognizer, monkeypatch) -> None:
     """"Stop" and 0.15 s later more words, one utterance for the gate: "stop" comes out at the quiet; the
     whole utterance is read again at its end (its stop is not delivered twice)."""
-    def trimmed(text: str) -> np.ndarray:
-        samples = espeak_samples(text)
-        loud = np.flatnonzero(np.abs(samples) > 0.01)
-        return samples[loud[0] : loud[-1] + 1]
-
-    audio = np.concatenate([np.zeros(8000), trimmed("stop"), np.zeros(2400), trimmed("that really hurts"), np.zeros(12000)])
+    audio = np.concatenate([np.zeros(8000), _trimmed("stop"), np.zeros(2400), _trimmed("that really hurts"), np.zeros(12000)])
     found, readings = _heard_with_readings(whisper, monkeypatch, to_pcm16(audio + noise_floor(audio.size)))
     stops = [r for _, r in found if r.intent is not None and r.intent.name == "stop"]
     assert len(stops) == 1 and stops[0].partial
     assert len(readings) >= 2 and readings[0] == "quick: Stop." and len(readings[-1].split()) > 2
+
+
+def test_audio_given_in_one_go_is_not_read_at_the_quiets_it_has_passed(whisper: WhisperRecognizer, monkeypatch) -> None:
+    """As the decoder thread gives it the audio that queued while it decoded: the quiet after "stop" is
+    followed by another word and another quiet, so only the utterance up to the later quiet is read."""
+    readings: list[str] = []
+    transcribe = whisper.transcribe
+
+    def spy(audio: bytes | np.ndarray, quick: bool = False) -> Transcript:
+        heard = transcribe(audio, quick)
+        readings.append(heard.text)
+        return heard
+
+    monkeypatch.setattr(whisper, "transcribe", spy)
+    audio = np.concatenate([np.zeros(8000), _trimmed("stop"), np.zeros(1600), _trimmed("now"), np.zeros(1600)])
+    whisper.reset()
+    [stop] = whisper.accept(to_pcm16(audio + noise_floor(audio.size)))
+    assert stop.intent is not None and stop.intent.name == "stop" and stop.partial
+    assert len(readings) == 1 and len(clean_words(readings[0])) == 2  # both words' audio (Whisper: "Stop. Yeah.")
 
 
 def test_a_command_whisper_spells_as_other_words_is_found_on_the_audio(whisper: WhisperRecognizer) -> None:
