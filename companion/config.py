@@ -120,7 +120,7 @@ def parse_config(text: str, origin: str) -> Config:
     for key, value in raw.items():
         line = _line_of(text, key)
         if key not in _CHECKS:
-            raise UserError(f"{origin}:{line}: unknown setting '{key}'; known: {', '.join(KEYS)}")
+            raise UserError(f"{origin}:{line}: unknown setting {key!r}; known: {', '.join(KEYS)}")
         problem = _CHECKS[key](value)
         if problem:
             raise UserError(f"{origin}:{line}: {key} {problem}")
@@ -143,7 +143,7 @@ def normalise_key(key: str) -> str:
     """'input-device' and 'input_device' name the same setting; UserError for an unknown one."""
     name = key.strip().replace("-", "_")
     if name not in KEYS:
-        raise UserError(f"unknown setting '{key}'; known: {', '.join(KEYS)}")
+        raise UserError(f"unknown setting {key!r}; known: {', '.join(KEYS)}")
     return name
 
 

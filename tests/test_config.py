@@ -69,6 +69,7 @@ def test_bad_values_are_refused_with_the_allowed_ones(key: str, value: str, mess
         ('engine = "vosk"\n\ncolour = "blue"\n', ":3: unknown setting 'colour'"),
         ('lang = "en"\nengine = vosk\n', ":2: not valid TOML"),
         ('minutes = "20"\n', ":1: minutes must be a whole number"),
+        ('"\\u000a" = []\n', ":1: unknown setting '\\n'"),  # a quoted key with a line break: still one line
     ],
 )
 def test_a_hand_edited_mistake_is_located(config_dir: Path, text: str, message: str) -> None:
