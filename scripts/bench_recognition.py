@@ -931,7 +931,7 @@ def replace_skip(args: argparse.Namespace, parts: list[str]) -> argparse.Namespa
 def accuracy_side_by_side(engines: list[str], args: argparse.Namespace) -> tuple[dict[str, Accuracy], str | None]:
     """Every accuracy part of every engine, and the Korean set (unless skipped), ``args.workers`` jobs at a
     time (nothing here is timed, so they may share the cores); the default engine's parts first, as they
-    take the longest."""
+    take the longest, then the Korean set, then the other engines' parts."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -940,8 +940,10 @@ def accuracy_side_by_side(engines: list[str], args: argparse.Namespace) -> tuple
             for half in range(SYNTHETIC_HALVES if p == "synthetic" else 1)]
     results = {e: Accuracy(e) for e in engines}
     with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {job: pool.submit(accuracy, job[0], job[1], args, job[2]) for job in jobs}
+        futures = {job: pool.submit(accuracy, job[0], job[1], args, job[2]) for job in jobs if job[0] == DEFAULT}
+        # the Korean set next, not last: last, it ran on alone for a minute after everything else
         korean = pool.submit(korean_report, args) if "korean" not in skip else None
+        futures |= {job: pool.submit(accuracy, job[0], job[1], args, job[2]) for job in jobs if job[0] != DEFAULT}
         for (engine, part, _), future in futures.items():
             done, merged = future.result(), results[engine]
             for name in ("real", "noise", "steps", "everything", "stream"):

@@ -78,3 +78,46 @@ def test_a_failure_of_the_engine_reaches_the_caller() -> None:
             background.flush()
     finally:
         background.close()
+
+
+def test_audio_that_queued_during_a_decode_reaches_the_engine_in_one_go() -> None:
+    """While the engine decodes, the audio behind is joined into one accept (so no out-of-date utterance so
+    far is read one by one), in order, and never across an expect(): that stays between the audio around it."""
+    import threading
+
+    busy = threading.Event()
+
+    class Slow:
+        name, language = "slow", "en"
+
+        def __init__(self) -> None:
+            self.calls: list[object] = []
+
+        def accept(self, pcm: bytes) -> list[Recognition]:
+            self.calls.append(pcm)
+            busy.wait(5)  # the first block holds the thread until the test has queued the rest
+            return []
+
+        def expect(self, intents: frozenset[str] | None) -> None:
+            self.calls.append(intents)
+
+        def flush(self) -> list[Recognition]:
+            return []
+
+    engine = Slow()
+    background = BackgroundRecognizer(engine)
+    try:
+        background.accept(b"a")
+        deadline = time.monotonic() + 5
+        while not engine.calls and time.monotonic() < deadline:
+            time.sleep(0.005)
+        for block in (b"b", b"c", b"d"):
+            background.accept(block)
+        background.expect(frozenset({"pause"}))
+        background.accept(b"e")
+        busy.set()
+        background.flush()
+        assert engine.calls == [b"a", b"bcd", frozenset({"pause"}), b"e"]
+    finally:
+        busy.set()
+        background.close()

@@ -192,6 +192,7 @@ def test_the_pronunciations_are_read_when_the_recogniser_is_built() -> None:
 def test_whisper_text_becomes_command_words() -> None:
     assert clean_words(" Stop, stop, stop.") == ["stop"]
     assert clean_words(" Know.") == ["no"]
+    assert clean_words(" Ow!") == ["ouch"]  # the cry, for pain (Whisper writes it for "ouch" in noise)
     assert clean_words("I know that") == ["i", "know", "that"]  # sound-alikes only for a lone word
     assert clean_words("...") == []
 

@@ -27,9 +27,11 @@ import dataclasses
 import os
 import queue
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -53,10 +55,12 @@ HALLUCINATIONS = frozenset({
     "you", "thank you", "thanks", "thank you very much", "thanks for watching", "thank you for watching",
     "bye", "bye bye", "subtitles by the amara org community", "please subscribe", "music", "applause",
 })
-# Single-word transcripts Whisper spells as another word that sounds the same (English only).
+# Single-word transcripts Whisper spells as another word that sounds the same (English only). And "ow", the
+# cry Whisper writes for "ouch" in noise: not a phrase of the table, as pocketsphinx then heard "ow" (pain)
+# in white noise with nobody speaking.
 SOUND_ALIKES = {
     "know": "no", "now": "no", "for": "four", "fore": "four", "to": "two", "too": "two", "won": "one",
-    "write": "right", "paws": "pause", "pores": "pause",
+    "write": "right", "paws": "pause", "pores": "pause", "ow": "ouch",
 }
 PROMPT_ANSWERS = ("number", "foot")  # value intents whose words go into the prompt (areas: see command_prompt)
 # A command may come with a couple of words around it ("skip this one now"); more is conversation, in
@@ -511,10 +515,10 @@ def nearest_phrase(table: PhraseTable, words: list[str], max_distance: float | N
 
 
 @lru_cache(maxsize=256)
-def word_distances(table: PhraseTable, words: tuple[str, ...]) -> dict[str, float]:
+def word_distances(table: PhraseTable, words: tuple[str, ...]) -> Mapping[str, float]:
     """phone_distances, or letter_distances when a word has no known pronunciation; cached, as the same
-    words are looked up by sounds_like, rescore_phrase and the early safety check."""
-    return phone_distances(table, list(words)) or letter_distances(table, list(words))
+    words are looked up by sounds_like, rescore_phrase and the early safety check (so read-only)."""
+    return MappingProxyType(phone_distances(table, list(words)) or letter_distances(table, list(words)))
 
 
 def phone_distances(table: PhraseTable, words: list[str]) -> dict[str, float]:
