@@ -66,21 +66,23 @@ class PhraseTable:
         """The intent of the heard ``text``, or None when no phrase of the table is in it.
 
         Filler words are ignored. An exact match wins; otherwise the longest phrase found as a run of
-        words inside the text, safety intents first on a tie. Foot and area words anywhere in the text
-        ride along as slots ("pain in my left heel")."""
+        words inside the text, a safety intent first on a tie, then the phrase heard first ("four out of
+        five" is four; vosk strings grammar phrases together, and once heard "아니요" as "아니 어디": no,
+        not where). Foot and area words anywhere in the text ride along as slots ("pain in my left heel")."""
         words = tuple(w for w in normalise(text).split() if w not in self.fillers)
         if not words:
             return None
-        best: Phrase | None = None
+        candidates = []
         for phrase in self.phrases:
             pw = tuple(w for w in phrase.words if w not in self.fillers) or phrase.words
             if pw == words:
-                best = phrase
+                candidates = [((1, 0, 0, 0), phrase)]
                 break
-            if _contains(words, pw) and (best is None or _rank(self, phrase) > _rank(self, best)):
-                best = phrase
-        if best is None:
+            if (at := _find(words, pw)) >= 0:
+                candidates.append(((0, len(phrase.words), phrase.intent in self.safety, -at), phrase))
+        if not candidates:
             return None
+        best = max(candidates, key=lambda c: c[0])[1]
         slots = {slot: self._slot(words, slot) for slot in SLOT_INTENTS if best.intent != slot}
         return Intent(best.intent, text=text, value=best.value, foot=slots.get("foot"), area=slots.get("area"))
 
@@ -89,13 +91,14 @@ class PhraseTable:
         return str(max(found, key=lambda p: len(p.words)).value) if found else None
 
 
-def _rank(table: PhraseTable, phrase: Phrase) -> tuple[int, int]:
-    return (len(phrase.words), phrase.intent in table.safety)
+def _find(words: tuple[str, ...], run: tuple[str, ...]) -> int:
+    """Where ``run`` first starts in ``words``, or -1."""
+    n = len(run)
+    return next((i for i in range(len(words) - n + 1) if words[i : i + n] == run), -1)
 
 
 def _contains(words: tuple[str, ...], run: tuple[str, ...]) -> bool:
-    n = len(run)
-    return any(words[i : i + n] == run for i in range(len(words) - n + 1))
+    return _find(words, run) >= 0
 
 
 def normalise(text: str) -> str:

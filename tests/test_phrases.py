@@ -1,0 +1,31 @@
+"""PhraseTable.match: which intent a heard text holds when it holds several phrases."""
+
+import pytest
+
+from companion.session.engine import ANSWERS, QUESTION_COMMANDS
+from companion.speech.phrases import load_phrases
+
+EN = load_phrases("en")
+KO = load_phrases("ko")
+YES_NO = frozenset(ANSWERS["yesno"] + QUESTION_COMMANDS)
+
+
+@pytest.mark.parametrize(("table", "text", "intent", "value"), [
+    (EN, "four out of five", "number", 4),
+    (EN, "five out of four", "number", 5),
+    (EN, "yes where am i", "where", None),  # the longer phrase
+    (EN, "go stop", "stop", None),  # a safety intent before one heard first
+    (EN, "help pain", "pain", None),
+    (EN, "resume skip", "resume", None),
+    (EN, "skip resume", "skip", None),
+    (KO.only(YES_NO), "아니 어디", "no", None),  # vosk's reading of "아니요" once, in the Korean end-to-end run
+    (KO.only(YES_NO), "어디 아니", "where", None),
+])
+def test_of_equal_phrases_the_one_heard_first_wins(table, text: str, intent: str, value) -> None:
+    heard = table.match(text)
+    assert heard is not None and (heard.name, heard.value) == (intent, value)
+
+
+def test_an_exact_phrase_wins_over_the_phrases_inside_it() -> None:
+    assert EN.match("say that again").name == "repeat"
+    assert EN.match("it is not").name == "no"
