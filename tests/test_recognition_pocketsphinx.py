@@ -103,6 +103,14 @@ def test_non_command_speech_is_mostly_rejected(recognizer):
     assert accepted <= 3  # measured 1 of 20
 
 
+def test_ordinary_words_come_out_without_a_confidence(recognizer):
+    """Decoy words are no command whatever their score, so the phone decoder is not run for them."""
+    heard = decode_pcm(recognizer, speech_pcm("the weather is nice today", "en-us"))
+    assert heard and all(r.intent is None and r.confidence == 0.0 for r in heard)
+    [pause] = decode_pcm(recognizer, speech_pcm("pause", "en-us"))
+    assert pause.intent is not None and pause.confidence > 0.0
+
+
 def test_quiet_room_and_noise_give_no_intent(recognizer):
     assert intents(recognizer, silence_pcm(5.0)) == []
     assert intents(recognizer, to_pcm16(noise_floor(16000 * 3, dbfs=-30.0, seed=5))) == []

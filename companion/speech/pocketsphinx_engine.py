@@ -273,18 +273,20 @@ class PocketsphinxRecognizer:
         """Decode a whole utterance at once (a few tens of ms for a command), so that cepstral normalisation
         covers this utterance. (The decoders still carry some state from earlier utterances: the same audio
         can come out with another confidence, rarely other words, after other speech.) With ``only``, other
-        words are None, found before the phone decoder (the confidence) runs: 48 instead of 129 ms."""
+        words are None, found before the phone decoder (the confidence) runs: 48 instead of 129 ms. The
+        phone decoder runs only for a command: decoy words (ordinary speech) come out with confidence 0."""
         table, phrases = self._search(self._wanted)
         self._process(self._decoder, audio)
         hyp = self._decoder.hyp()
         text = hyp.hypstr.lower() if hyp is not None else ""
         if not text or (only is not None and text not in only):
             return None
-        self._process(self._phones, audio)
-        confidence = self._confidence()
-        intent = None
-        if _command_words(table, text) in phrases and confidence >= self.min_confidence:
-            intent = table.match(text)
+        intent, confidence = None, 0.0
+        if _command_words(table, text) in phrases:
+            self._process(self._phones, audio)
+            confidence = self._confidence()
+            if confidence >= self.min_confidence:
+                intent = table.match(text)
         if intent is not None:
             intent = replace(intent, confidence=confidence)
         return Recognition(text, intent, confidence, round(start, 3), round(stop, 3))
