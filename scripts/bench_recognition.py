@@ -2,7 +2,7 @@
 """Recognition benchmark: accuracy, rejection, safety recall, false accepts per hour, latency and cost
 of every listening engine, as markdown tables (printed, and written to --out for the README).
 
-    .venv/bin/python scripts/bench_recognition.py [--out FILE] [--per-condition N] [--stream-minutes M]
+    .venv/bin/python scripts/bench_recognition.py [--out FILE] [--per-condition N] [--speech-minutes M]
 
 Engines: ``whisper`` (the English default: Whisper tiny.en, decoding on its own thread),
 ``pocketsphinx`` (grammar + decoys, stop and pause early), ``baseline`` (pocketsphinx, one-rule JSGF grammar
@@ -16,9 +16,9 @@ Audio:
   a session listens when the phrase can be said (an answer while its question is open, a command during
   the steps); the clean sample also listening for every phrase at once, as ``companion listen`` does;
 - non-command speech: the routine's own announcements (the companion's voice) and other prose (Debian's
-  GPL-3 and GFDL texts, several voices), ``--stream-minutes`` in all (the other engines: its first
-  ``--other-stream-minutes``), fed as one stream; the announcements also go
-  through the EchoGate logic (the companion knows it is saying them).
+  GPL-3 and GFDL texts, several voices), ``--speech-minutes`` of speech in all, pauses between sentences
+  on top (the other engines: the stream's first ``--other-stream-minutes``), fed as one stream; the
+  announcements also go through the EchoGate logic (the companion knows it is saying them).
 Synthesised audio is cached in --cache (default: companion's cache dir / bench-recognition).
 
 Latency: "intent" = from the end of the spoken command to the intent coming out of the recogniser,
@@ -523,15 +523,15 @@ def prose_sentences(licenses: tuple[str, ...] = ("GPL-3", "GFDL-1.3")) -> list[s
 
 
 def build_stream(store: SpeechStore, minutes: float, own_voice: str) -> tuple[np.ndarray, list[Said]]:
-    """About ``minutes`` of non-command speech as one stream: the companion's announcements in its own voice
-    (a third of the time) between other voices reading prose, with pauses of 0.4–1.5 s."""
+    """``minutes`` of non-command speech as one stream: the companion's announcements in its own voice
+    (a third of the time) between other voices reading prose, with pauses of 0.4–1.5 s on top."""
     rng = np.random.default_rng(5)
     own, other = announcements(), prose_sentences()
     voices = list(VOICES)
     pieces: list[np.ndarray] = [room_tone(SAMPLE_RATE, seed=1)]
     said: list[Said] = []
-    t, i_own, i_other, own_s = 1.0, 0, 0, 0.0
-    while t < minutes * 60:
+    t, i_own, i_other, own_s, speech_s = 1.0, 0, 0, 0.0, 0.0
+    while speech_s < minutes * 60:
         is_own = own_s < t / 3
         if is_own:
             text, voice = own[i_own % len(own)], own_voice
@@ -544,12 +544,13 @@ def build_stream(store: SpeechStore, minutes: float, own_voice: str) -> tuple[np
         pieces += [speech + room_tone(speech.size, seed=int(rng.integers(1 << 30))), gap]
         said.append(Said(t, t + speech.size / SAMPLE_RATE, text, is_own))
         own_s += speech.size / SAMPLE_RATE if is_own else 0.0
+        speech_s += speech.size / SAMPLE_RATE
         t += (speech.size + gap.size) / SAMPLE_RATE
     return np.concatenate(pieces), said
 
 
 def cached_stream(store: SpeechStore, minutes: float, own_voice: str) -> tuple[bytes, list[Said]]:
-    key = re.sub(r"[^\w]+", "_", f"stream_{minutes:g}_{own_voice}")
+    key = re.sub(r"[^\w]+", "_", f"speech_{minutes:g}_{own_voice}")
     audio_path, index_path = store.folder / f"{key}.npy", store.folder / f"{key}.json"
     if not audio_path.is_file():
         audio, said = build_stream(store, minutes, own_voice)
@@ -872,7 +873,7 @@ def material(args: argparse.Namespace) -> Material:
         for condition in CONDITIONS:
             synthetic[condition] = condition_clips(store, table_en, VOICES, condition, args.per_condition,
                                                    args.safety_per_condition, babble)
-    stream = cached_stream(store, args.stream_minutes, f"piper:{PIPER_VOICE}:150:0") if "stream" not in skip else None
+    stream = cached_stream(store, args.speech_minutes, f"piper:{PIPER_VOICE}:150:0") if "stream" not in skip else None
     reals = real_clips(args.data) if "real" not in skip and args.data.is_dir() else []
     return Material(babble, synthetic, stream, reals, noise_only_clips(babble))
 
@@ -962,7 +963,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of " + ", ".join(ENGINES))
     parser.add_argument("--per-condition", type=int, default=40, help="synthetic clips per condition (0: all)")
     parser.add_argument("--safety-per-condition", type=int, default=24, help="extra pain/stop/pause clips per condition")
-    parser.add_argument("--stream-minutes", type=float, default=30.0)
+    parser.add_argument("--speech-minutes", type=float, default=30.0,
+                        help="non-command speech in the stream (the pauses between sentences come on top)")
     parser.add_argument("--other-stream-minutes", type=float, default=10.0,
                         help="engines other than the default hear only the stream's first minutes (pocketsphinx "
                         "decodes 30 minutes in 7)")
@@ -984,7 +986,7 @@ def main(argv: list[str] | None = None) -> int:
     started, load = time.perf_counter(), os.getloadavg()
     report: list[str] = [f"Recognition benchmark ({time.strftime('%Y-%m-%d')}; `scripts/bench_recognition.py "
                          f"--per-condition {args.per_condition} --safety-per-condition {args.safety_per_condition} "
-                         f"--stream-minutes {args.stream_minutes:g} --other-stream-minutes {args.other_stream_minutes:g}`)"]
+                         f"--speech-minutes {args.speech_minutes:g} --other-stream-minutes {args.other_stream_minutes:g}`)"]
 
     log("preparing the audio (synthetic speech is cached after the first run)")
     audio = material(args)
