@@ -72,19 +72,22 @@ class PhraseTable:
         words = tuple(w for w in normalise(text).split() if w not in self.fillers)
         if not words:
             return None
-        candidates = []
-        for phrase in self.phrases:
-            pw = tuple(w for w in phrase.words if w not in self.fillers) or phrase.words
-            if pw == words:
-                candidates = [((1, 0, 0, 0), phrase)]
-                break
-            if (at := _find(words, pw)) >= 0:
-                candidates.append(((0, len(phrase.words), phrase.intent in self.safety, -at), phrase))
-        if not candidates:
+        best = self._exact(words) or self._best_inside(words)
+        if best is None:
             return None
-        best = max(candidates, key=lambda c: c[0])[1]
         slots = {slot: self._slot(words, slot) for slot in SLOT_INTENTS if best.intent != slot}
         return Intent(best.intent, text=text, value=best.value, foot=slots.get("foot"), area=slots.get("area"))
+
+    def _exact(self, words: tuple[str, ...]) -> Phrase | None:
+        return next((p for p in self.phrases if self._content(p) == words), None)
+
+    def _best_inside(self, words: tuple[str, ...]) -> Phrase | None:
+        found = [(len(p.words), p.intent in self.safety, -at, -i, p) for i, p in enumerate(self.phrases)
+                 if (at := _find(words, self._content(p))) >= 0]
+        return max(found, key=lambda f: f[:4])[4] if found else None
+
+    def _content(self, phrase: Phrase) -> tuple[str, ...]:
+        return tuple(w for w in phrase.words if w not in self.fillers) or phrase.words
 
     def _slot(self, words: tuple[str, ...], slot: str) -> str | None:
         found = [p for p in self.slot_phrases if p.intent == slot and _contains(words, p.words)]
