@@ -39,8 +39,8 @@ EARLY_MAX_S = 1.2  # only an utterance this short so far can be an early word on
 # minutes of prose, at high confidence), so they wait for the end of the utterance.
 EARLY_PHRASES = frozenset({"stop", "pause"})
 # The decoders' cap on active HMMs per frame (pocketsphinx's default: 30000). Speech that is no command keeps
-# the decoy loop busy; at 3000 the same words come out on the 300 real recordings and the synthetic phrases
-# (clean, white 10 dB, pink 5 dB, babble 10 dB), with a third less CPU on babble. 1500 began to lose phrases.
+# the decoy loop busy; at 3000 the benchmark gave the same intents, clip for clip (real recordings, every
+# synthetic condition, prose), with a third less CPU on babble. 1500 began to lose phrases.
 MAX_HMMS_PER_FRAME = 3000
 _SILENCE_WORDS = ("<", "[", "(", "+")  # <sil>, <s>, [NOISE], (NULL), +SPN+: not words
 
