@@ -14,14 +14,13 @@ pytestmark = pytest.mark.audio
 ROUNDS = 10
 
 
-def wait_for(predicate, timeout: float, what: str, out: Path, err: Path) -> None:
+def wait_for(predicate, timeout: float, what: str) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}\n--- stdout:\n{out.read_text()[-3000:]}"
-                         f"\n--- stderr:\n{err.read_text()[-3000:]}")
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def state(out: Path) -> str:
@@ -42,17 +41,20 @@ def test_session_pauses_when_the_headset_goes_and_resumes_when_it_is_back(audio_
     try:
         session.stdin.write("no\nno\nno\nno\n3\n3\n3\n3\n")  # typed answers work in a voice session too
         session.stdin.flush()
-        wait_for(lambda: " step: " in out.read_text(), 60, "the first step", out, err)
+        wait_for(lambda: " step: " in out.read_text(), 60, "the first step")
         for round_ in range(ROUNDS):
             audio_bus.unload_sinks()
-            wait_for(lambda: state(out) == "paused", 20, f"a pause after unplugging #{round_ + 1}", out, err)
+            wait_for(lambda: state(out) == "paused", 20, f"a pause after unplugging #{round_ + 1}")
             audio_bus.restore_sinks()
-            wait_for(lambda: state(out) == "running", 30, f"a resume after plugging back #{round_ + 1}", out, err)
+            wait_for(lambda: state(out) == "running", 30, f"a resume after plugging back #{round_ + 1}")
             time.sleep(4)  # the microphone and the speaker report separately: let both settle
-            wait_for(lambda: state(out) == "running", 30, f"running again after #{round_ + 1}", out, err)
+            wait_for(lambda: state(out) == "running", 30, f"running again after #{round_ + 1}")
         session.stdin.write("stop\nyes\n4\n4\n4\n4\n")
         session.stdin.flush()
         session.wait(timeout=90)
+    except AssertionError as exc:  # a wait timed out: show what the session said and logged
+        raise AssertionError(f"{exc}\n--- stdout:\n{out.read_text()[-3000:]}"
+                             f"\n--- stderr:\n{err.read_text()[-3000:]}") from None
     finally:
         session.kill()
     text, errors = out.read_text(), err.read_text()
