@@ -123,6 +123,18 @@ def _same_word(said: str, heard: str) -> bool:
     return said == heard or (said.startswith(heard) and len(said) - len(heard) <= 2 and len(heard) >= 3)
 
 
+def heard_line(rec: Recognition, admitted: bool) -> str:
+    """One line on what was heard and what came of it: `heard "stop" (0.91, early) → stop: obeyed`."""
+    how = f"{rec.confidence:.2f}" + (", early" if rec.partial else "")
+    if rec.intent is None:
+        outcome = "no command"
+    else:
+        value = f" {rec.intent.value}" if rec.intent.value is not None else ""
+        ignored = "ignored (said over the companion's voice, or heard twice)"
+        outcome = f"{rec.intent.name}{value}: " + ("obeyed" if admitted else ignored)
+    return f'heard "{rec.text}" ({how}) → {outcome}'
+
+
 class DeviceState:
     """Reports a device lost at once, and back only once it has worked for BACK_AFTER_S: a headset being
     plugged in, or an audio server restarting, can fail again right after it first opens."""
@@ -164,7 +176,7 @@ class VoiceIO:
 
     def __init__(self, *, engine: str = "auto", lang: str = "en", voice: str | None = None,
                  input_device: str | None = None, output_device: str | None = None,
-                 announce: Callable[[str], None] = print) -> None:
+                 announce: Callable[[str], None] = print, show_heard: Callable[[str], None] | None = None) -> None:
         from companion.audio.capture import Microphone
         from companion.audio.player import Player
         from companion.speech.engines import open_recognizer
@@ -189,13 +201,17 @@ class VoiceIO:
         self.microphone = lambda: Microphone(input_device)
         announce(f"companion: {description}; speaking with the voice '{profile.name}' on {self.player.device.name}")
         self._stopping = threading.Event()
+        self._show_heard = show_heard
 
     def _put(self, item: tuple) -> None:
         if self.inbox is not None:
             self.inbox.put(item)
 
     def _heard(self, rec: Recognition) -> None:
-        if self.gate.admit(rec):
+        admitted = self.gate.admit(rec)
+        if self._show_heard is not None:
+            self._show_heard(heard_line(rec, admitted))
+        if admitted:
             self._put(("intent", rec.intent))
 
     def _lost(self, exc: AudioDeviceError) -> None:

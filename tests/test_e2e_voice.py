@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -62,12 +61,15 @@ class Run:
     ears: np.ndarray
     log: list[str]
     returncode: int
-    wall_offset: float  # time.time() - time.monotonic()
+    session_start: float  # time.monotonic() at the session's time 0
+    began: float  # time.monotonic() when the run began: the log's times count from it
     seconds: float
 
     def monotonic(self, event: Event) -> float:
-        """When an event was stored, on the person's clock."""
-        return datetime.fromisoformat(event.wall).timestamp() - self.wall_offset
+        """When an event happened, on the person's clock. From its session time, which runs SPEED times as
+        fast as time.monotonic(): not from its wall time, as the wall clock can be stepped mid-run (once 13 s
+        back here, and every event seemed to come 13 s early)."""
+        return self.session_start + event.t / SPEED
 
     def events(self, type: str) -> list[Event]:
         return self.session.of_type(type)
@@ -79,6 +81,12 @@ class Run:
     def explain(self) -> str:
         return "\n".join(self.log[-80:])
 
+    def explain_around(self, moment: float, before: float = 12.0, after: float = 4.0) -> str:
+        """The log from ``before`` s before ``moment`` (the person's clock) to ``after`` s after it: what the
+        person said and heard, and what the companion printed."""
+        since = moment - self.began
+        return "\n".join(line for line in self.log if since - before <= float(line.split()[0]) <= since + after)
+
 
 def run_session(workdir: Path, lang: str, book: Phrasebook, engine: list[str], talk: bool) -> Run:
     """Run ``companion session`` on the bus with a person who follows massage_script(book, talk=talk)."""
@@ -89,7 +97,7 @@ def run_session(workdir: Path, lang: str, book: Phrasebook, engine: list[str], t
     person = start_person(massage_script(book, talk=talk), book, workdir / "person", note)
     db = workdir / "sessions.sqlite3"
     command = [sys.executable, "-m", "companion", "session", "--routine", str(ROUTINE), "--minutes", "15",
-               "--speed", str(SPEED), "--db", str(db), "--voice", "calm", *engine]
+               "--speed", str(SPEED), "--db", str(db), "--voice", "calm", "--show-heard", *engine]
     env = {**os.environ, "COMPANION_CACHE_DIR": str(workdir / "cache"), "COMPANION_CONFIG_DIR": str(workdir / "config"),
            "COMPANION_DATA_DIR": str(workdir / "data")}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -116,7 +124,15 @@ def run_session(workdir: Path, lang: str, book: Phrasebook, engine: list[str], t
         [summary] = store.sessions()
         detail = store.session(summary.id)
     return Run(lang, book, talk, detail, person, person.ears.samples(), log, process.returncode,
-               time.time() - time.monotonic(), time.monotonic() - began)
+               session_start(detail, log, began), began, time.monotonic() - began)
+
+
+def session_start(detail: SessionDetail, log: list[str], began: float) -> float:
+    """time.monotonic() at the session's time 0: when its first event's line reached the log (printed as it
+    is recorded), less that event's session time."""
+    first = detail.events[0]
+    stamp = next(line for line in log if re.match(r"\s*[\d.]+ companion\| \d\d:\d\d ", line))
+    return began + float(stamp.split()[0]) - first.t / SPEED
 
 
 @pytest.fixture(scope="module", params=["en", "ko"])
@@ -253,7 +269,9 @@ def test_more_pressure_raised_the_stroke(run: Run) -> None:
 
 
 def test_pain_at_the_heel_softened_the_rest_of_the_plan(run: Run) -> None:
-    [pain] = [e for e in run.events("intent") if e.data["intent"] == "pain"]
+    pains = [e for e in run.events("intent") if e.data["intent"] == "pain"]
+    assert len(pains) == 1, "\n\n".join(f"pain {p.data} heard:\n{run.explain_around(run.monotonic(p))}" for p in pains)
+    [pain] = pains
     current = [s for s in run.events("step") if s.seq < pain.seq][-1]
     assert current.data["id"] == "heel", "the person said 'pain' during the heel work"
     after = [e.data for e in run.events("plan") if e.seq > pain.seq]
@@ -275,8 +293,15 @@ def test_nothing_was_obeyed_that_the_person_did_not_say(run: Run) -> None:
         at = run.monotonic(event)
         match = [s for s in unused if s.intent == event.data["intent"] and s.value == event.data.get("value")
                  and s.start - 0.5 < at < s.end + 6.0]
-        assert match, f"obeyed {event.data} at {at:.2f}, which the person did not say just then"
+        assert match, (f"obeyed {event.data} at {at - run.began:.2f} (log time), which the person did not say "
+                       f"just then:\n{run.explain_around(at)}")
         unused.remove(match[0])
+
+
+def test_show_heard_printed_each_command_as_it_was_obeyed(run: Run) -> None:
+    """``--show-heard`` prints one line per utterance heard; the ones obeyed are the intents recorded."""
+    obeyed = [m.group(1) for line in run.log if (m := re.search(r'companion\| heard ".+" \(.+\) → (\w+).*: obeyed$', line))]
+    assert obeyed == [e.data["intent"] for e in run.events("intent")], run.explain()
 
 
 def test_every_command_was_obeyed_the_first_time(run: Run) -> None:

@@ -9,7 +9,7 @@ from companion.errors import ModelError
 from companion.session.engine import ANSWERS, QUESTION_COMMANDS
 from companion.speech.engines import open_recognizer
 from companion.speech.phrases import load_phrases
-from companion.speech.vosk_engine import find_vosk_model, load_model
+from companion.speech.vosk_engine import VoskRecognizer, find_vosk_model, load_model
 from speech_fixtures import chunks, silence_pcm, speech_pcm
 
 KO = load_phrases("ko")
@@ -154,3 +154,27 @@ def test_foot_and_area_words_ride_along_whatever_is_listened_for():
     heard = steps.match("왼쪽 뒤꿈치 아파")
     assert (heard.name, heard.foot, heard.area) == ("pain", "left", "heel")
     assert {"왼쪽", "뒤꿈치"} <= set(steps.grammar_phrases())
+
+
+@needs_ko
+def test_long_quiet_renews_the_recogniser_and_keeps_the_times():
+    """After each second of quiet the recogniser starts afresh (FRESH_AFTER_QUIET_S), never in the middle of
+    a word: words after long quiet, or in a run of speech, are heard whole and timed on the stream's clock."""
+    korean = VoskRecognizer(find_vosk_model("ko"), "ko")
+    word = speech_pcm("계속해", "ko+f3", speed=130, pad=0.0)
+    made, got, fed = [], [], 0.0
+    stream = silence_pcm(7.3) + word + silence_pcm(0.8) + word + silence_pcm(2.0)
+    for block in chunks(stream, 20):
+        got += korean.accept(block)
+        fed += len(block) / 2 / 16000
+        if not made or korean._rec is not made[-1][1]:
+            made.append((fed, korean._rec))
+    got += korean.flush()
+    length = len(word) / 2 / 16000
+    assert [r.intent.name for r in got if r.intent] == ["resume", "resume"], [(r.text, r.start, r.end, r.partial) for r in got]
+    first, second = [r for r in got if r.intent]
+    assert first.start == pytest.approx(7.3, abs=0.25) and first.start < first.end <= 7.3 + length
+    assert second.start == pytest.approx(8.1 + length, abs=0.25)
+    renewed_at = [t for t, _ in made[1:]]
+    assert len(renewed_at) >= 6  # once a second of the 7.3 s of quiet, and after the words
+    assert not any(7.3 <= t <= 8.1 + 2 * length + 0.2 for t in renewed_at), renewed_at

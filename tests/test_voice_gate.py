@@ -6,7 +6,7 @@ import time
 from companion.session.events import AdjustVoice, Prepare, Say, StopSpeech
 from companion.session.intents import Intent
 from companion.speech.recognizer import Recognition
-from companion.voice import ECHO_TAIL_S, DeviceState, EchoGate, SpeakerSink
+from companion.voice import ECHO_TAIL_S, DeviceState, EchoGate, SpeakerSink, heard_line
 
 
 class FakeSpeaker:
@@ -99,6 +99,17 @@ def test_an_early_safety_word_is_not_delivered_twice():
     assert not gate.admit(heard("pause", "pause"))
     clock.now += 5
     assert gate.admit(heard("pause", "pause"))
+
+
+def test_show_heard_says_what_was_heard_and_what_came_of_it():
+    gate, _, clock = gate_with(False)
+    early = heard("pause", "pause", partial=True)
+    assert heard_line(early, gate.admit(early)) == 'heard "pause" (0.90, early) → pause: obeyed'
+    final = heard("pause", "pause")
+    assert heard_line(final, gate.admit(final)).startswith('heard "pause" (0.90) → pause: ignored')
+    foot = Recognition("left foot", Intent("foot", "left foot", "left"), 0.8, 0.0, 0.5)
+    assert heard_line(foot, True) == 'heard "left foot" (0.80) → foot left: obeyed'
+    assert heard_line(Recognition("the radio", None, 0.4, 0.0, 0.5), False) == 'heard "the radio" (0.40) → no command'
 
 
 def test_speaker_sink_maps_actions_to_the_speaker():

@@ -105,9 +105,11 @@ def simulate(script: Path, routine: str, minutes: int, client: str, cleared_by_p
 @click.option("--plain", is_flag=True, help="One plain line per recorded event (screen readers, logs).")
 @click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0, show_default=True,
               help="Run the session clock this many times faster (tests, demos).")
+@click.option("--show-heard", is_flag=True,
+              help="Print each utterance heard and what came of it on stderr (why a command was missed or obeyed).")
 def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by_physician: bool, engine: str,
             lang: str, voice: str | None, input_device: str | None, output_device: str | None, text: bool,
-            plain: bool, speed: float) -> None:
+            plain: bool, speed: float, show_heard: bool) -> None:
     """Run a guided session by voice (or typed, with --text). Say "help" at any time."""
     from companion import live
     from companion.runner import PlainSink
@@ -138,7 +140,7 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
     from companion.voice import VoiceIO
 
     voice_io = VoiceIO(engine=engine, lang=lang, voice=voice, input_device=input_device, output_device=output_device,
-                       announce=lambda line: click.echo(line, err=True))
+                       announce=warn, show_heard=warn if show_heard else None)
 
     def voice_and_keyboard(inbox):  # typed commands work in a voice session too
         keyboard(inbox)

@@ -15,6 +15,7 @@ from companion.errors import ModelError
 from companion.paths import models_dir
 from companion.speech.phrases import PhraseTable, load_phrases
 from companion.speech.recognizer import SAMPLE_RATE, Recognition
+from companion.speech.vad import VoiceGate
 
 UNKNOWN = "[unk]"
 INSTALL_HINT = {
@@ -68,6 +69,13 @@ def load_model(path: Path):  # -> vosk.Model
 
 
 STABLE_UPDATES = 5  # 20 ms blocks: a partial must hold 0.1 s before it counts
+# What vosk hears in a word depends on how long one recogniser has listened to room noise before it. The first
+# answer of an e2e session ("아니요" after 25 s of quiet) came out as "어디" (where). Its microphone recording,
+# decoded from 99 starting points 0.25 s apart: 89 right, 8 "어디" and 2 "아니 어디", all with 1.5-3.8 s
+# (or 6, 12 or 18 s more) of noise before the word. vosk's Reset() changes nothing (its feature pipeline
+# carries on); a new recogniser after every second of quiet, 0.6 ms to make, heard all 99 right. Quiet is
+# the voice gate's (vad).
+FRESH_AFTER_QUIET_S = 1.0
 
 
 class VoskRecognizer:
@@ -81,22 +89,20 @@ class VoskRecognizer:
     name = "vosk"
 
     def __init__(self, model_path: Path, language: str = "en", table: PhraseTable | None = None) -> None:
-        from vosk import KaldiRecognizer
-
         self.language = language
         self.model_path = model_path
         self._table = table or load_phrases(language)
         self._model = load_model(model_path)
         #: words of the phrase table the model cannot recognise; their phrases are left out of the grammar
         self.missing_words = [w for w in self._table.vocabulary() if not self._known(w)]
-        self._rec = KaldiRecognizer(self._model, SAMPLE_RATE, self._grammar_of(self._table))
         self._focus = self._table  # the phrases listened for now (see expect)
         self._wanted: frozenset[str] | None = None
         self._applied: frozenset[str] | None = None
         self._in_words = False  # the current utterance has words so far (its grammar must not change)
-        self._rec.SetWords(True)
-        self._samples = 0  # fed since the recogniser was made (vosk's word times count from there)
-        self._zero = 0.0  # vosk time of the last reset: our times count from there
+        self._samples = 0  # fed since the stream began
+        self._zero = 0.0  # stream time of the last reset: our times count from there
+        self._gate = VoiceGate()  # only to tell quiet (see FRESH_AFTER_QUIET_S)
+        self._renew()
         self._partial_sent: set[str] = set()
         self._safety_phrases = {p.text for p in self._table.phrases if p.intent in self._table.safety}
         self._held = ("", 0)  # the current partial and for how many updates it has held
@@ -107,12 +113,26 @@ class VoskRecognizer:
     def accept(self, pcm: bytes) -> list[Recognition]:
         out = self._refocus() if self._wanted != self._applied and not self._in_words else []
         self._samples += len(pcm) // 2
+        self._gate.feed(pcm)
+        self._quiet = 0 if self._gate.in_speech else self._quiet + len(pcm) // 2
         if self._rec.AcceptWaveform(pcm):
             self._in_words = False
             return out + self._final(json.loads(self._rec.Result()))
         partial = json.loads(self._rec.PartialResult()).get("partial", "")
         self._in_words = bool(partial)
-        return out + self._partial(partial)
+        out += self._partial(partial)
+        if not self._in_words and self._quiet >= FRESH_AFTER_QUIET_S * SAMPLE_RATE:
+            self._renew()
+        return out
+
+    def _renew(self) -> None:
+        """A new vosk recogniser of the current focus, hearing from now on."""
+        from vosk import KaldiRecognizer
+
+        self._rec = KaldiRecognizer(self._model, SAMPLE_RATE, self._grammar_of(self._focus))
+        self._rec.SetWords(True)
+        self._born = self._samples / SAMPLE_RATE  # its word times count from here
+        self._quiet = 0  # samples of quiet since the gate last heard speech or the recogniser was made
 
     def _refocus(self) -> list[Recognition]:
         """Narrow (or widen) the grammar to the intents expected, between words as far as vosk knows: a
@@ -139,8 +159,9 @@ class VoskRecognizer:
         return self._final(json.loads(self._rec.FinalResult()))
 
     def reset(self) -> None:
-        """Drop any utterance in progress and restart the clock: times count from the last reset."""
-        self._rec.Reset()
+        """Drop any utterance in progress and restart the clock: times count from the last reset. A new
+        recogniser hears from here, as after quiet (the same audio is heard alike after any other)."""
+        self._renew()
         self._zero = self._samples / SAMPLE_RATE
         self._partial_sent.clear()
 
@@ -171,8 +192,8 @@ class VoskRecognizer:
         intent = self._focus.match(text) if text else None
         conf = sum(w.get("conf", 0.0) for w in words) / len(words) if words else 0.0
         spans = result.get("result", [])
-        start = spans[0]["start"] - self._zero if spans else self._now()
-        end = spans[-1]["end"] - self._zero if spans else self._now()
+        start = self._born + spans[0]["start"] - self._zero if spans else self._now()
+        end = self._born + spans[-1]["end"] - self._zero if spans else self._now()
         if intent is not None:
             intent = replace(intent, confidence=round(conf, 3))
         return [Recognition(text, intent, round(conf, 3), round(start, 3), round(end, 3))]
