@@ -232,9 +232,11 @@ def test_pause_cut_the_announcement_at_once(run: Run) -> None:
     resume = said(run, "resume")[0]
     stopped = speech_stopped(run, pause)
     assert stopped - pause.end < CUT_WITHIN_S, f"speech went on {stopped - pause.end:.2f} s after 'pause'\n{run.explain()}"
-    after = [h.text for h in heard_between(run, stopped + 0.1, resume.start)]
-    assert any("paused" in text or "resume" in text for text in after), after
-    assert not any(re.search(ANNOUNCEMENT_TAIL, text) for text in after), after
+    # What began after the cut: the words said before it can reach the person in one piece with the earcon
+    # (CI, a slow day: "long strokes medium pressure" heard up to the earcon, the cut itself in time).
+    after = [h.text for h in run.person.heard if stopped + 0.1 < h.start < resume.start]
+    assert any("paused" in text or "resume" in text for text in after), f"{after}\n{run.explain_around(stopped)}"
+    assert not any(re.search(ANNOUNCEMENT_TAIL, text) for text in after), f"{after}\n{run.explain_around(stopped)}"
 
 
 def test_pause_stopped_the_step_timer(run: Run) -> None:
