@@ -837,8 +837,9 @@ def costs(engines: list[str], seconds: float) -> dict[str, dict]:
         return cost_in_subprocess(engine, seconds)
 
     found = {e: one(e) for e in engines if e == DEFAULT}
+    others = [e for e in engines if e != DEFAULT]
     with ThreadPoolExecutor(2) as pool:
-        found |= dict(zip(others := [e for e in engines if e != DEFAULT], pool.map(one, others)))
+        found |= dict(zip(others, pool.map(one, others)))
     return found
 
 
