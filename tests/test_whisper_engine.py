@@ -273,6 +273,25 @@ def test_a_broken_model_is_a_model_error(tmp_path: Path) -> None:
         load_model(tmp_path)
 
 
+def test_loading_the_model_leaves_numpy_one_blas_thread() -> None:
+    """OpenBLAS's idle threads spun on after Whisper's mel product and took the cores from its encoder (a
+    quick reading 154 → 90 ms): once the model is loaded, numpy's BLAS has one thread, however many it had."""
+    code = textwrap.dedent("""
+        import threadpoolctl
+        from companion.speech.whisper_engine import find_model, load_model
+        def blas():
+            return sorted({i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"})
+        before = blas()
+        load_model(find_model())
+        print(before[0], *blas())
+    """)
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: OpenBLAS starts with one thread")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert done.stdout.split() == ["2", "1"]
+
+
 def test_other_languages_are_refused() -> None:
     with pytest.raises(UserError, match="English only"):
         WhisperRecognizer(language="ko")
