@@ -396,6 +396,8 @@ def test_ctrl_c_keeps_a_committed_record(db_path: Path) -> None:
         session_id = store.begin_session("Maria", "circulation", 20)
         store.record(session_id, 0, "say", {{"text": "one", "kind": "cue"}})
         os.kill(os.getpid(), signal.SIGINT)
+        import time
+        time.sleep(20)  # the handler runs here: at the end of the script it could be left pending (CI, once)
         """
     )
     result = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=30)
