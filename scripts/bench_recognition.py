@@ -436,6 +436,12 @@ def score(recognizer: Recognizer, clips: list[Clip]) -> Tally:
     return tally
 
 
+def narrows(recognizer: Recognizer) -> bool:
+    """Whether ``recognizer`` can listen for some intents only, as a session asks; the baseline cannot: it
+    always hears every phrase."""
+    return hasattr(recognizer, "expect")
+
+
 def session_context(intent: str) -> frozenset[str]:
     """What a session listens for when ``intent`` can be said: an answer while its question is open, any
     other command during the steps."""
@@ -448,7 +454,7 @@ def session_context(intent: str) -> frozenset[str]:
 def score_in_session(recognizer: Recognizer, clips: list[Clip]) -> Tally:
     """``score`` with the recogniser listening as a session does when each clip's phrase is said (see
     session_context); the baseline, which cannot narrow what it listens for, hears everything."""
-    if not hasattr(recognizer, "expect"):
+    if not narrows(recognizer):
         return score(recognizer, clips)
     total = Tally()
     for context in dict.fromkeys(session_context(c.expected[0]) for c in clips):
@@ -462,7 +468,7 @@ def score_during_steps(recognizer: Recognizer, clips: list[Clip]) -> Tally | Non
     """``score`` while the recogniser listens as a session does during the steps: for every command but the
     answers to questions (yes, no, numbers, feet, areas), which are listened for only while one is open.
     None for the baseline, which always listens for everything."""
-    if not hasattr(recognizer, "expect"):
+    if not narrows(recognizer):
         return None
     recognizer.expect(frozenset(STEP_COMMANDS))
     try:
@@ -641,7 +647,7 @@ def intent_latency(recognizer: Recognizer, clips: list[Clip], limit_s: float = 2
     fed at once; the room tone after it in real time, 20 ms a block."""
     every, safety = [], []
     for clip in clips:
-        if hasattr(recognizer, "expect"):
+        if narrows(recognizer):
             recognizer.expect(session_context(clip.expected[0]))
         recognizer.reset()
         cut = int(clip.speech_end * SAMPLE_RATE) * 2
@@ -663,7 +669,7 @@ def intent_latency(recognizer: Recognizer, clips: list[Clip], limit_s: float = 2
             if clip.expected[0] in SAFETY:
                 safety.append(late)
         recognizer.flush()
-    if hasattr(recognizer, "expect"):
+    if narrows(recognizer):
         recognizer.expect(None)
     return every, safety
 
@@ -938,7 +944,7 @@ def accuracy(engine: str, part: str, args: argparse.Namespace, half: int = 0) ->
     if part == "synthetic":
         sets = ["every phrase at once", *CONDITIONS][half::SYNTHETIC_HALVES]
         result.synthetic = {c: score_in_session(recognizer, audio.synthetic[c]) for c in CONDITIONS if c in sets}
-        if "every phrase at once" in sets and hasattr(recognizer, "expect"):  # the baseline: its clean row
+        if "every phrase at once" in sets and narrows(recognizer):  # the baseline: its clean row
             result.everything = score(recognizer, audio.synthetic["clean"])
     if part == "stream" and audio.stream is not None:
         stream = audio.stream if engine == DEFAULT else stream_head(audio.stream, args.other_stream_minutes)
