@@ -440,9 +440,13 @@ def test_a_sure_quick_reading_is_taken_and_an_unsure_one_is_read_again(whisper: 
 
 
 def test_the_quick_window_reads_a_phrase_as_the_full_one_does(whisper: WhisperRecognizer) -> None:
+    """The same command from both windows (their words may differ by a word that changes nothing: with
+    ctranslate2 4.8 the full window writes "More pressure." for "more pressure here")."""
     pcm = speech_pcm("more pressure here")
     quick, full = whisper.transcribe(pcm, quick=True), whisper.transcribe(pcm)
-    assert clean_words(quick.text) == clean_words(full.text) == ["more", "pressure", "here"]
+    assert clean_words(quick.text) == ["more", "pressure", "here"]
+    meant, again = whisper.table.match(quick.text), whisper.table.match(full.text)
+    assert meant is not None and again is not None and meant.name == again.name == "more_pressure"
     assert quick.confidence > 0.5 and full.confidence > 0.5
 
 
