@@ -77,7 +77,9 @@ def test_concurrent_callers_each_get_their_own_text(synth: Pyttsx3Synthesizer) -
         t.start()
     for t in threads:
         t.join(20)
-    assert results == pytest.approx(expected, abs=0.02)
+    # espeak-ng's own output of one text varies by up to ~1 % from run to run (measured: 3.051-3.075 s
+    # for the long sentence, serially too); the three texts differ by far more than that.
+    assert results == pytest.approx(expected, rel=0.03)
 
 
 def test_empty_text_is_empty_audio(synth: Pyttsx3Synthesizer) -> None:
