@@ -34,6 +34,7 @@ from companion.speech.whisper_engine import (  # noqa: E402
     command_prompt,
     find_model,
     once_each_sentence,
+    written,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,6 +196,13 @@ def test_whisper_text_becomes_command_words() -> None:
     assert clean_words(" Ow!") == ["ouch"]  # the cry, for pain (Whisper writes it for "ouch" in noise)
     assert clean_words("I know that") == ["i", "know", "that"]  # sound-alikes only for a lone word
     assert clean_words("...") == []
+
+
+def test_a_phrase_and_whispers_own_reading_are_written_alike() -> None:
+    # Whisper's reading keeps its own full stop: scored as " Down.." it fitted worse than it should
+    assert written("more pressure") == " More pressure."
+    assert written(" Down.") == " Down."
+    assert written("is that painful? ") == " Is that painful?"
 
 
 @pytest.mark.parametrize("text", ["Thank you.", " you", "♪", "..."])

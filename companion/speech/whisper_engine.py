@@ -374,7 +374,7 @@ class WhisperRecognizer:
         without it, both were under 0.1."""
         import ctranslate2
 
-        tokens = [self._tokenizer.encode(" " + t[0].upper() + t[1:] + ".") for t in texts]
+        tokens = [self._tokenizer.encode(written(t)) for t in texts]
         batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(window.encoded, len(texts), axis=0)))
         found = self._model.model.align(batch, self._prompt_ids, tokens, [window.frames // 2] * len(texts))
         return [np.log(np.maximum(np.asarray(r.text_token_probs, np.float64), 1e-12)) for r in found]
@@ -609,6 +609,15 @@ def once_each_sentence(pieces: list[tuple[str, float]]) -> list[tuple[str, float
         if not kept or normalise("".join(p for p, _ in sentence)) != normalise("".join(p for p, _ in kept[-1])):
             kept.append(sentence)
     return [piece for sentence in kept for piece in sentence]
+
+
+def written(text: str) -> str:
+    """``text`` as Whisper writes a one-sentence utterance: a leading space, a capital, and a full stop
+    unless it ends a sentence already (Whisper's own readings do, the phrases do not)."""
+    body = text.strip()
+    if not body.endswith(SENTENCE_END):
+        body += "."
+    return " " + body[:1].upper() + body[1:]
 
 
 def clean_words(text: str) -> list[str]:
