@@ -337,7 +337,8 @@ def test_a_command_heard_unsurely_is_dropped_but_never_a_safety_word(whisper: Wh
 
 def test_answers_to_a_question_need_more_confidence_than_commands(whisper: WhisperRecognizer, monkeypatch) -> None:
     """The answers the prompt lists (numbers, feet) pull other short words in ("off" came out as "left", "on"
-    as "five" at 0.51-0.63 on the real recordings): below 0.65 an answer is dropped, a command is not."""
+    as "five" at 0.51-0.63 on the real recordings): below 0.65 an answer is dropped, a command is not (here
+    the quick window hears nothing, so the full window's reading decides)."""
     from companion.speech.vad import SpeechSegment
     from companion.speech.whisper_engine import Transcript
 
@@ -345,9 +346,31 @@ def test_answers_to_a_question_need_more_confidence_than_commands(whisper: Whisp
     middling, sure = -0.45, -0.25  # exp(-0.45) * 0.95 = 0.61; exp(-0.25) * 0.95 = 0.74
     for text, logprob, intent in (("left", middling, None), ("five", middling, None), ("yes", middling, "yes"),
                                   ("left", sure, "foot"), ("five", sure, "number")):
-        monkeypatch.setattr(whisper, "transcribe", lambda audio, quick=False, text=text, lp=logprob: Transcript(text, 0.05, lp))
+        monkeypatch.setattr(whisper, "transcribe", lambda audio, quick=False, text=text, lp=logprob:
+                            Transcript("", 1.0, 0.0) if quick else Transcript(text, 0.05, lp))
         heard = whisper.recognise_segment(segment)
         assert heard is not None and (heard.intent.name if heard.intent else None) == intent, (text, logprob)
+
+
+def test_the_quick_window_takes_its_readings_at_its_own_lower_floors(whisper: WhisperRecognizer, monkeypatch) -> None:
+    """Whisper is less sure of the same words in the 10-s window: there a command counts from 0.4 and an
+    answer from 0.5 (0.5 and 0.65 in the full window); below, the full window is read and decides."""
+    from companion.speech.vad import SpeechSegment
+    from companion.speech.whisper_engine import Transcript
+
+    segment = SpeechSegment(np.zeros(16000, np.float32), 0.0, 1.0, 0.5, 30.0)
+    passes: list[bool] = []
+    full_reading = Transcript("Dog.", 0.05, -0.1)  # no command: what the quick window heard is what counts
+    # exp(lp) * 0.95: -0.7 → 0.47, -0.9 → 0.39, -0.55 → 0.55, -0.75 → 0.45
+    cases = [("skip", -0.7, "skip", [True]), ("skip", -0.9, None, [True, False]),
+             ("left", -0.55, "foot", [True]), ("left", -0.75, None, [True, False])]
+    for text, logprob, intent, expected_passes in cases:
+        passes.clear()
+        monkeypatch.setattr(whisper, "transcribe", lambda audio, quick=False, text=text, lp=logprob:
+                            passes.append(quick) or (Transcript(text, 0.05, lp) if quick else full_reading))
+        heard = whisper.recognise_segment(segment)
+        got = heard.intent.name if heard is not None and heard.intent else None
+        assert (got, passes) == (intent, expected_passes), (text, logprob)
 
 
 def test_long_talk_is_not_decoded(whisper: WhisperRecognizer, monkeypatch) -> None:

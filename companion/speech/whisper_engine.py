@@ -101,13 +101,13 @@ RUN_GAP_S = 0.35
 # Whisper reads 10-ms mel frames. Its encoder is trained on 30-s windows (3000 frames) and takes 0.24 s
 # for one here; a 10-s window takes 0.03 s. In it Whisper is less sure when to end (it repeats a sentence
 # now and then) and less sure of digits: on the real recordings, trusting the quick pass alone loses 7 of
-# 109 command words. So a command it hears at QUICK_CONFIDENCE or more is taken, anything else is decoded
-# again in the full window, whose command wins, else the quick pass's (a safety word heard unsurely).
+# 109 command words. So a command it hears surely enough there (Thresholds.quick_command_confidence) is
+# taken, anything else is decoded again in the full window, whose command wins, else the quick pass's (a
+# safety word heard unsurely).
 # Measured against the full window alone: real command words 106 against 105 of 109, other words 5 of 188
 # taken by both; synthetic phrases 80.3 % against 74.3 %, their safety words 179 against 163 of 207.
 FULL_FRAMES = 3000
 QUICK_FRAMES = 1000
-QUICK_CONFIDENCE = 0.5
 # Words that are no command, heard this surely in the quick window, are not read again: on the real
 # recordings that is 64 of the 198 second readings saved (other words accepted 4 → 3 of 187, command words
 # 106 of 109 either way), no synthetic phrase lost clean or at pink 10 dB (0.7 began to lose them).
@@ -149,6 +149,13 @@ class Thresholds:
     # were heard at 0.70 or more, one "five" at 0.649 (kept), one "three" at 0.51 and one "four" at 0.40
     # (lost). Chosen on those same recordings: there is no second set of real ones to check it on.
     min_answer_confidence: float = 0.64
+    # The same two floors for the quick 10-s reading, whose confidence runs lower for the same words: of the
+    # commands read again in the full window, most had been read right quickly at 0.4-0.5 ("skip" 0.43 →
+    # 0.93, "two" 0.57 → 0.95). Replayed on both readings of 300 real and 360 clean synthetic clips, 0.4 /
+    # 0.5 instead of 0.5 / 0.64: real command words 105 → 106 of 110, other words accepted 6 of 190 either
+    # way, synthetic 312 → 319 of 360, full-window readings of commands 16 → 8 (real) and 85 → 59.
+    quick_command_confidence: float = 0.4
+    quick_answer_confidence: float = 0.5
 
 
 @dataclass
@@ -423,7 +430,7 @@ class WhisperRecognizer:
     def _read_early(self, segment: SpeechSegment) -> Recognition | None:
         """The quick reading of the utterance so far, kept for when it ends; a strong safety word heard
         surely in it is returned now, marked partial (once per utterance)."""
-        reading = self._judge(segment, self.transcribe(segment.audio, quick=True))
+        reading = self._judge(segment, self.transcribe(segment.audio, quick=True), quick=True)
         same = self._early is not None and self._early.start == segment.start
         delivered = self._early.delivered if same else set()
         self._early = EarlyReading(segment.start, segment.speech_seconds, reading, delivered)
@@ -438,21 +445,27 @@ class WhisperRecognizer:
 
     def _read(self, segment: SpeechSegment, early: EarlyReading | None) -> Recognition | None:
         """The quick reading (the early one, when no speech came after it), and the full one unless the
-        quick one is sure (a command at QUICK_CONFIDENCE, other words at QUICK_SURE_OTHER) or found a phrase
-        by its sound (sounds_like, rescore_phrase)."""
+        quick one is sure (see _sure) or found a phrase by its sound (sounds_like, rescore_phrase)."""
         quick = None
         if segment.audio.size <= QUICK_FRAMES * SAMPLE_RATE // 100:
             if early is not None and early.speech_seconds == segment.speech_seconds:
                 quick = early.reading and dataclasses.replace(early.reading, end=round(segment.end - self._origin, 3))
             else:
-                quick = self._judge(segment, self.transcribe(segment.audio, quick=True))
-            if _sure(quick) or quick is not None and quick.intent is not None and self._focus.match(quick.text) is None:
+                quick = self._judge(segment, self.transcribe(segment.audio, quick=True), quick=True)
+            if self._sure(quick) or quick is not None and quick.intent is not None and self._focus.match(quick.text) is None:
                 return quick  # sure, or a phrase found by its sound: the full window's words would not change it
         full = self._judge(segment, self.transcribe(segment.audio))
         return full if full is not None and full.intent is not None or quick is None else quick
 
-    def _judge(self, segment: SpeechSegment, heard: Transcript) -> Recognition | None:
-        """What a transcript of the segment means, or None when it is not to be trusted."""
+    def _sure(self, quick: Recognition | None) -> bool:
+        """Whether a quick reading is taken without the full window's: a command (a safety word too) at
+        the quick command floor, other words at QUICK_SURE_OTHER."""
+        floor = self.thresholds.quick_command_confidence if quick is not None and quick.intent else QUICK_SURE_OTHER
+        return quick is not None and quick.confidence >= floor
+
+    def _judge(self, segment: SpeechSegment, heard: Transcript, quick: bool = False) -> Recognition | None:
+        """What a transcript of the segment means (read in the quick window: ``quick``), or None when it is
+        not to be trusted."""
         limits = self.thresholds
         if heard.no_speech_prob > limits.max_no_speech_prob or heard.avg_logprob < limits.min_avg_logprob:
             return None
@@ -462,7 +475,11 @@ class WhisperRecognizer:
         text = " ".join(words)
         intent = command_intent(self._focus, words) or sounds_like(self._focus, words)
         confidence = heard.confidence
-        floor = limits.min_answer_confidence if intent and intent.name in PROMPT_ANSWERS else limits.min_command_confidence
+        answer = intent is not None and intent.name in PROMPT_ANSWERS
+        if quick:
+            floor = limits.quick_answer_confidence if answer else limits.quick_command_confidence
+        else:
+            floor = limits.min_answer_confidence if answer else limits.min_command_confidence
         if intent is not None and not intent.is_safety and confidence < floor:
             intent = None
         if intent is None and (rescored := self.rescore_phrase(heard, words)) is not None:
@@ -479,12 +496,6 @@ class WhisperRecognizer:
         current = [s for i, s in enumerate(segments) if s.final or all(t.start != s.start for t in segments[i + 1 :])]
         found = (self.recognise_segment(s) for s in current)
         return [r for r in found if r is not None]
-
-
-def _sure(quick: Recognition | None) -> bool:
-    """Whether a quick reading is taken without the full window's: a command at QUICK_CONFIDENCE, other
-    words at QUICK_SURE_OTHER."""
-    return quick is not None and quick.confidence >= (QUICK_CONFIDENCE if quick.intent else QUICK_SURE_OTHER)
 
 
 def command_intent(table: PhraseTable, words: list[str]) -> Intent | None:
