@@ -554,6 +554,26 @@ def test_other_commands_wait_for_the_end_and_use_the_early_reading(whisper: Whis
     assert len(readings) == 1 and readings[0].startswith("quick: ")
 
 
+def test_an_unsure_early_reading_has_the_full_window_read_at_the_quiet_and_kept_for_the_end(
+        whisper: WhisperRecognizer, monkeypatch) -> None:
+    """The full window is read as soon as the quick reading at 60 ms of quiet is unsure, not after the
+    gate's 0.25 s: when the utterance ends with no more speech, its reading is ready and not made again."""
+    readings: list[tuple[float, bool]] = []
+    now = [0.0]
+    unsure, sure = Transcript("Skip.", 0.0, float(np.log(0.3))), Transcript("Repeat.", 0.0, float(np.log(0.9)))
+    monkeypatch.setattr(whisper, "transcribe", lambda audio, quick=False: readings.append((now[0], quick)) or (unsure if quick else sure))
+    pcm = speech_pcm("skip", pad=0.6)
+    whisper.reset()
+    found = []
+    for n, block in enumerate(chunks(pcm)):
+        now[0] = n * 0.02 + 0.02
+        found += whisper.accept(block)
+    found += whisper.flush()
+    assert [(r.intent.name if r.intent else None, r.partial) for r in found] == [("repeat", False)]
+    assert [quick for _, quick in readings] == [True, False]
+    assert all(when < _speech_end(pcm) + GATE.end_silence for when, _ in readings)
+
+
 def test_speech_after_the_quiet_is_read_again_and_an_early_word_comes_once(whisper: WhisperRecognizer, monkeypatch) -> None:
     """"Stop" and 0.15 s later more words, one utterance for the gate: "stop" comes out at the quiet; the
     whole utterance is read again at its end (its stop is not delivered twice)."""

