@@ -167,7 +167,7 @@ class EarlyReading:
     reading: Recognition | None
     delivered: set[str]  # safety intents already delivered early for this utterance
     full: Recognition | None = None  # the full window's reading, made then when the quick one was unsure
-    read_full: bool = False
+    read_full: bool = False  # whether it was made (None is a reading too: nothing to be trusted)
 
 
 @dataclass(frozen=True)
