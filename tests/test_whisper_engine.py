@@ -352,6 +352,22 @@ def test_answers_to_a_question_need_more_confidence_than_commands(whisper: Whisp
         assert heard is not None and (heard.intent.name if heard.intent else None) == intent, (text, logprob)
 
 
+@pytest.mark.parametrize("text, logprob, intent", [
+    ("Call it a pause.", -1.24, "pause"),  # heard so in babble: a safety phrase written out counts to -1.3
+    ("Finish.", -1.06, "stop"),
+    ("Pause.", -1.4, None),
+    ("Skip.", -1.2, None),  # other commands: -1.0, as Whisper's own default
+])
+def test_a_safety_phrase_written_out_is_taken_less_surely_than_other_words(
+        whisper: WhisperRecognizer, monkeypatch, text: str, logprob: float, intent: str | None) -> None:
+    from companion.speech.vad import SpeechSegment
+
+    segment = SpeechSegment(np.zeros(16000, np.float32), 0.0, 1.0, 0.5, 30.0)
+    monkeypatch.setattr(whisper, "transcribe", lambda audio, quick=False: Transcript(text, 0.05, logprob))
+    heard = whisper.recognise_segment(segment)
+    assert (heard.intent.name if heard is not None and heard.intent else None) == intent
+
+
 def test_the_quick_window_takes_its_readings_at_its_own_lower_floors(whisper: WhisperRecognizer, monkeypatch) -> None:
     """Whisper is less sure of the same words in the 10-s window: there a command counts from 0.4 and an
     answer from 0.5 (0.5 and 0.65 in the full window); below, the full window is read and decides."""
