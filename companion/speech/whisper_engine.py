@@ -495,10 +495,11 @@ class WhisperRecognizer:
         words = clean_words(heard.text)
         if not words or " ".join(words) in HALLUCINATIONS:
             return None
-        if heard.avg_logprob < limits.min_avg_logprob and not ((said := command_intent(self._focus, words)) and said.is_safety):
+        said = command_intent(self._focus, words)
+        if heard.avg_logprob < limits.min_avg_logprob and not (said is not None and said.is_safety):
             return None
         text = " ".join(words)
-        intent = command_intent(self._focus, words) or sounds_like(self._focus, words)
+        intent = said or sounds_like(self._focus, words)
         confidence = heard.confidence
         answer = intent is not None and intent.name in PROMPT_ANSWERS
         if quick:
