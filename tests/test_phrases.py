@@ -29,3 +29,18 @@ def test_of_equal_phrases_the_one_heard_first_wins(table, text: str, intent: str
 def test_an_exact_phrase_wins_over_the_phrases_inside_it() -> None:
     assert EN.match("say that again").name == "repeat"
     assert EN.match("it is not").name == "no"
+
+
+@pytest.mark.parametrize(("text", "intent", "value", "foot", "area"), [
+    ("pain in my left foot", "pain", None, "left", None),
+    ("my right foot hurts", "pain", None, "right", None),
+    ("ouch left foot", "pain", None, "left", None),
+    ("pain in the ball of my left foot", "pain", None, "left", "ball"),
+    ("it hurts on the ball of the foot", "pain", None, None, "ball"),
+    ("left foot", "foot", "left", None, None),  # the answer to "which foot?"
+    ("the left foot please", "foot", "left", None, None),
+])
+def test_foot_and_area_words_are_slots_of_any_other_intent_said_with_them(text: str, intent: str, value, foot,
+                                                                          area) -> None:
+    heard = EN.match(text)
+    assert heard is not None and (heard.name, heard.value, heard.foot, heard.area) == (intent, value, foot, area)

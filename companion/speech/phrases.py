@@ -68,7 +68,8 @@ class PhraseTable:
         Filler words are ignored. An exact match wins; otherwise the longest phrase found as a run of
         words inside the text, a safety intent first on a tie, then the phrase heard first ("four out of
         five" is four; vosk strings grammar phrases together, and once heard "아니요" as "아니 어디": no,
-        not where). Foot and area words anywhere in the text ride along as slots ("pain in my left heel")."""
+        not where). Foot and area words anywhere in the text ride along as slots ("pain in my left heel");
+        they are the intent only when no other phrase is in the text ("left foot", "my left heel")."""
         words = tuple(w for w in normalise(text).split() if w not in self.fillers)
         if not words:
             return None
@@ -82,9 +83,9 @@ class PhraseTable:
         return next((p for p in self.phrases if self._content(p) == words), None)
 
     def _best_inside(self, words: tuple[str, ...]) -> Phrase | None:
-        found = [(len(p.words), p.intent in self.safety, -at, -i, p) for i, p in enumerate(self.phrases)
-                 if (at := _find(words, self._content(p))) >= 0]
-        return max(found, key=lambda f: f[:4])[4] if found else None
+        found = [(p.intent not in SLOT_INTENTS, len(p.words), p.intent in self.safety, -at, -i, p)
+                 for i, p in enumerate(self.phrases) if (at := _find(words, self._content(p))) >= 0]
+        return max(found, key=lambda f: f[:5])[5] if found else None
 
     def _content(self, phrase: Phrase) -> tuple[str, ...]:
         return tuple(w for w in phrase.words if w not in self.fillers) or phrase.words
