@@ -44,3 +44,14 @@ def test_foot_and_area_words_are_slots_of_any_other_intent_said_with_them(text: 
                                                                           area) -> None:
     heard = EN.match(text)
     assert heard is not None and (heard.name, heard.value, heard.foot, heard.area) == (intent, value, foot, area)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("stop it hurts", "pain"),  # "it hurts" is two words; "stop now" is one ("now" is a filler)
+    ("too much pressure", "less_pressure"),
+    ("too much", "pain"),
+    ("that is too much", "pain"),
+])
+def test_phrases_are_ranked_by_their_words_that_are_not_fillers(text: str, intent: str) -> None:
+    heard = EN.match(text)
+    assert heard is not None and heard.name == intent

@@ -66,7 +66,7 @@ class PhraseTable:
         """The intent of the heard ``text``, or None when no phrase of the table is in it.
 
         Filler words are ignored. An exact match wins; otherwise the longest phrase found as a run of
-        words inside the text, a safety intent first on a tie, then the phrase heard first ("four out of
+        words inside the text (fillers not counted: "stop now" is one word), a safety intent first on a tie, then the phrase heard first ("four out of
         five" is four; vosk strings grammar phrases together, and once heard "아니요" as "아니 어디": no,
         not where). Foot and area words anywhere in the text ride along as slots ("pain in my left heel");
         they are the intent only when no other phrase is in the text ("left foot", "my left heel")."""
@@ -83,8 +83,8 @@ class PhraseTable:
         return next((p for p in self.phrases if self._content(p) == words), None)
 
     def _best_inside(self, words: tuple[str, ...]) -> Phrase | None:
-        found = [(p.intent not in SLOT_INTENTS, len(p.words), p.intent in self.safety, -at, -i, p)
-                 for i, p in enumerate(self.phrases) if (at := _find(words, self._content(p))) >= 0]
+        found = [(p.intent not in SLOT_INTENTS, len(content), p.intent in self.safety, -at, -i, p)
+                 for i, p in enumerate(self.phrases) if (at := _find(words, content := self._content(p))) >= 0]
         return max(found, key=lambda f: f[:5])[5] if found else None
 
     def _content(self, phrase: Phrase) -> tuple[str, ...]:
