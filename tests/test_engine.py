@@ -185,6 +185,13 @@ def test_a_physician_clearance_starts_gently():
     assert {s["pressure"] for s in out.of("step")} <= {"none", "light"}
 
 
+def test_a_physician_cleared_client_keeps_light_pressure_when_asking_for_more():
+    _, out = run_script("> yes\n> no\n> no\n> no\n" + RATINGS + "04:30 more pressure\n", cleared=True)
+    assert not [p for p in out.of("plan") if p["change"] == "pressure" and p["to"] in ("medium", "firm")]
+    assert out.of("preference") == []
+    assert "As this massage needed a physician's clearance, we keep the pressure light." in out.said()
+
+
 def test_a_painful_spot_from_the_safety_check_is_sore_from_the_start():
     _, out = run_script("> no\n> no\n> no\n> yes\n> right\n> heel\n")
     assert out.of("sensitive")[0]["reason"] == "painful spot reported in the safety check"

@@ -86,7 +86,7 @@ class Engine:
         self.now = 0.0
         self.sore: dict[tuple[str, str], int] = {}
         self.pain_reports = 0
-        self.swelling = False
+        self.keep_light: str | None = None  # why the pressure stays light throughout, said when more is asked for
         self.overrun_asked = 0.0  # time added on request that could not be won back
         self.ratings: dict[str, dict[str, int | None]] = {"before": {}, "after": {}}
         self.last_said = ""
@@ -293,6 +293,7 @@ class Engine:
             if value is False:
                 return []
             if self.options.cleared_by_physician:
+                self.keep_light = "As this massage needed a physician's clearance, we keep the pressure light."
                 changes = adapt.all_light(self.plan, "contraindication cleared by a physician")
                 return self._plan_records(changes) + [self._say(
                     "You have said a physician cleared this massage. I'll keep the pressure light throughout.", "confirm")]
@@ -307,7 +308,7 @@ class Engine:
     def _swelling_answer(self, value: Answer) -> list[Action]:
         if value is False:
             return []
-        self.swelling = True
+        self.keep_light = "With swelling, we keep the pressure light."
         why = "there is swelling" if value else "I could not confirm there is no swelling"
         changes = adapt.for_swelling(self.plan, why.replace("I could not confirm", "not confirmed"))
         return self._plan_records(changes) + [self._say(
@@ -545,8 +546,8 @@ class Engine:
         if not step.touches:
             return [Say("This step has no pressure to change.", "confirm")]
         if direction > 0:
-            if self.swelling:
-                return [Say("With swelling, we keep the pressure light.", "confirm")]
+            if self.keep_light:
+                return [Say(self.keep_light, "confirm")]
             sore = [s for s in self.sore if adapt.covers(step.foot, area, *s)]
             if sore:
                 return [Say(f"I'll keep it light: {wording.spot(*sore[0])} was sore today.", "confirm")]
