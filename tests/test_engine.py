@@ -130,6 +130,34 @@ def test_pain_twice_skips_the_area_and_three_times_offers_to_end():
     assert out.of("end")[0]["duration"] == 290
 
 
+def test_ending_is_offered_at_the_third_pain_then_again_only_three_reports_later():
+    spots = ("left heel", "left toes", "right heel", "right toes", "right arch", "left arch")
+    pains = "".join(f"04:{i}0 pain in my {spot}\n" for i, spot in enumerate(spots))
+    _, out = run_script(SAFE + RATINGS + pains + "> no\n> no\n")
+    assert len(out.of("sensitive")) == 6
+    said = out.said()
+    offers = [i for i, t in enumerate(said) if t == "Would you like to end the session?"]
+    assert [said[i - 1] for i in offers] == ["That is the third time it hurt.", "That is the sixth time it hurt."]
+
+
+def test_pain_while_the_end_question_is_open_asks_it_once_again():
+    engine = build_engine("foot-circulation", 20)
+    engine.start(0)
+    for t, intent in enumerate([Intent("no")] * 4 + [Intent("number", value=3)] * 4 + [Intent("pain")] * 4):
+        said = [a.text for a in engine.handle(Heard(intent, float(t))) if isinstance(a, Say)]
+    assert said[0].startswith("Ease off now.") and said[1:] == ["Would you like to end the session?"]
+    assert engine.asking.id == "end-after-pain" and not engine.questions
+
+
+def test_no_clear_answer_to_ending_after_pain_goes_on_without_saying_all_right():
+    _, out = run_script(SAFE + RATINGS + "04:30 pain\n04:40 pain\n04:50 pain\n> banana\n> pardon\n> hmm\n")
+    said = out.said()
+    i = said.index("I'll skip that one.")
+    assert said[i + 1] == "We'll go on gently. Say stop at any time to end the session."
+    assert not [t for t in said if t.startswith("All right")]
+    assert out.of("end")[0]["reason"] == "routine complete"
+
+
 def test_pain_names_its_spot():
     _, out = run_script(SAFE + "04:30 pain in my right heel\n")
     assert out.of("sensitive")[0]["foot"] == "right" and out.of("sensitive")[0]["area"] == "heel"

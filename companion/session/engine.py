@@ -29,6 +29,7 @@ from companion.session.profile import Profile
 
 EXTRA_SECONDS = 30.0  # "more time" / "less time"
 MAX_TRIES = 3  # a question is asked at most three times (twice again after an unclear answer)
+OFFER_END_EVERY = 3  # pain reports: ending is offered at the third, then again three reports after each offer
 REMIND_AFTER_S = 30.0  # an unanswered question is asked again after this long (twice at most)
 MAX_REMINDERS = 2
 ANSWERS = {"yesno": ("yes", "no"), "number": ("number",), "foot": ("foot",), "area": ("area",)}
@@ -86,6 +87,7 @@ class Engine:
         self.now = 0.0
         self.sore: dict[tuple[str, str], int] = {}
         self.pain_reports = 0
+        self.offer_end_at = OFFER_END_EVERY  # the pain report at which ending the session is offered next
         self.keep_light: str | None = None  # why the pressure stays light throughout, said when more is asked for
         self.overrun_asked = 0.0  # time added on request that could not be won back
         self.ratings: dict[str, dict[str, int | None]] = {"before": {}, "after": {}}
@@ -579,9 +581,11 @@ class Engine:
             out += self._plan_records(changes) + [self._say(f"Ease off now. We'll leave {where} alone for the rest of the session.", "warning")]
         else:
             out.append(self._say(f"Ease off now. I'll keep {where} light from here and skip the point work there.", "warning"))
-        if self.pain_reports >= 3:
-            out += self._offer_end()
-        return out
+        if self.pain_reports >= self.offer_end_at:
+            self.offer_end_at = self.pain_reports + OFFER_END_EVERY
+            out.append(self._say(f"That is the {wording.ordinal_words(self.pain_reports)} time it hurt.", "warning"))
+            return out + self._offer_end()
+        return out + (self._ask(self.asking) if self.asking is not None and not self.paused else [])
 
     def _mark_sore(self, foot: str, area: str, reason: str) -> list[Action]:
         """Mark a spot sore for this session and soften the rest of the plan there."""
@@ -595,8 +599,10 @@ class Engine:
         def on_answer(value: Answer) -> list[Action]:
             if value:
                 return self._closing("ended after repeated pain")
+            if value is None:
+                return [Say("We'll go on gently. Say stop at any time to end the session.", "confirm")]
             return [Say("All right, we'll go on gently.", "confirm")]
-        question = Question("end-after-pain", "That is the third time it hurt. Would you like to end the session?", "yesno", on_answer)
+        question = Question("end-after-pain", "Would you like to end the session?", "yesno", on_answer)
         return self._interrupt_with(question)
 
     def _confirm_stop(self) -> list[Action]:

@@ -19,6 +19,18 @@ def number_words(n: int) -> str:
     return f"{ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
 
 
+def ordinal_words(n: int) -> str:
+    """1..999 as a place in a row: 3 -> "third", 21 -> "twenty-first", 40 -> "fortieth"."""
+    words = number_words(n)
+    cut = max(words.rfind(" "), words.rfind("-")) + 1
+    head, last = words[:cut], words[cut:]
+    irregular = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+                 "nine": "ninth", "twelve": "twelfth"}
+    if last in irregular:
+        return head + irregular[last]
+    return head + (last[:-1] + "ieth" if last.endswith("y") else last + "th")
+
+
 def duration_words(seconds: float) -> str:
     """A duration as a person says it: "thirty seconds", "one minute", "one and a half minutes",
     "two minutes and fifteen seconds"."""
