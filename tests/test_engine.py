@@ -207,6 +207,21 @@ def test_contraindications_stop_the_session_before_any_touch(answers):
     assert "physician" in out.said()[-1]
 
 
+@pytest.mark.parametrize(("answers", "said"), [
+    ("> yes\n", "Then we should not start: you said there is a circulation disorder, a blood clot or diabetes "
+                 "affecting the feet."),
+    ("> skip\n", "Then we should not start: I could not rule out a circulation disorder, a blood clot or diabetes "
+                  "affecting the feet."),
+    ("> no\n> skip\n", "Then we should not start: I could not rule out an open wound, a skin condition or an "
+                         "infection."),
+])
+def test_a_contraindication_is_said_back_in_plain_sentences(answers, said):
+    _, out = run_script(answers)
+    assert out.said()[-1].startswith(said)
+    assert out.said()[-1].endswith(" If a physician has cleared the massage, whoever set up the companion can start "
+                                   "it again with the cleared-by-physician option.")
+
+
 def test_a_physician_clearance_starts_gently():
     _, out = run_script("> yes\n> no\n> no\n> no\n", cleared=True)
     assert out.of("end")[0]["reason"] == "routine complete"

@@ -299,11 +299,12 @@ class Engine:
                 changes = adapt.all_light(self.plan, "contraindication cleared by a physician")
                 return self._plan_records(changes) + [self._say(
                     "You have said a physician cleared this massage. I'll keep the pressure light throughout.", "confirm")]
-            said = "you said there is" if value else "I could not confirm there is no"
+            said = "you said there is" if value else "I could not rule out"
             self.questions.clear()
             return [self._say(
                 f"Then we should not start: {said} {why}. Massage could be unsafe. Please talk to a physician first. "
-                "If a physician has cleared the massage, start again with the option cleared by physician.", "warning"),
+                "If a physician has cleared the massage, whoever set up the companion can start it again with the "
+                "cleared-by-physician option.", "warning"),
             ] + self._end("contraindicated")
         return on_answer
 
