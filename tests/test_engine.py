@@ -74,6 +74,12 @@ def test_more_time_extends_the_step_and_keeps_the_session_within_its_budget():
     assert any("To stay on time I've shortened: right foot, ankle" in t for t in out.said())
 
 
+def test_each_shortened_step_is_named_by_its_foot_area_and_technique():
+    _, out = run_script(SAFE + "03:10 more time\n03:20 more time\n03:30 more time\n")
+    assert "Thirty more seconds here. To stay on time I've shortened: right foot, toes, fingertip friction in very " \
+           "small circles; right foot, long strokes alternating with short circular strokes." in out.said()
+
+
 def test_more_time_beyond_what_can_be_won_back_is_said_and_bounded():
     lines = "".join(f"{3 + i // 2:02d}:{10 + 20 * (i % 2):02d} more time\n" for i in range(40))
     engine, out = run_script(SAFE + lines)

@@ -530,7 +530,7 @@ class Engine:
         shortened = [self._step_by_id(str(c["step"])) for c in changes if c["change"] == "shorten"]
         text = "Thirty more seconds here."
         if shortened:
-            names = "; ".join(dict.fromkeys(wording.place(s.foot, s.area) for s in shortened))
+            names = "; ".join(dict.fromkeys(wording.step_name(s) for s in shortened))
             text += f" To stay on time I've shortened: {names}."
         elif over > 0:
             text += f" The session will run {wording.duration_words(over)} longer."

@@ -87,10 +87,15 @@ def announcement(step: Step, pressure: str, duration: float, with_place: bool = 
     return f"{step_heading(step, pressure, duration, with_place)} {step.instruction}"
 
 
+def step_name(step: Step) -> str:
+    """"left foot, arch, fingertip friction in very small circles", "right foot, palm warming"."""
+    return f"{place(step.foot, step.area)}, {step.technique}"
+
+
 def next_up(step: Step | None) -> str:
     if step is None:
         return "Ten seconds left. This is the last step."
-    return f"Ten seconds left. Next: {place(step.foot, step.area)}, {step.technique}."
+    return f"Ten seconds left. Next: {step_name(step)}."
 
 
 def work_on(step: Step) -> str:
