@@ -248,6 +248,19 @@ def test_a_painful_spot_from_the_safety_check_is_sore_from_the_start():
     assert "right-heel" not in ids and "left-heel" in ids
 
 
+@pytest.mark.parametrize(("answers", "asked", "spot"), [
+    ("> yes, my left heel\n", [], ("left", "heel")),
+    ("> yes, my right foot\n> arch\n", ["Which area: toes, ball, arch, heel or ankle?"], ("right", "arch")),
+    ("> yes, the toes\n> both\n", ["Which foot: left, right or both?"], ("both", "toes")),
+    ("> yes\n> left heel\n", ["Which foot: left, right or both?"], ("left", "heel")),
+])
+def test_a_painful_spot_named_in_the_answer_is_not_asked_for_again(answers, asked, spot):
+    _, out = run_script("> no\n> no\n> no\n" + answers)
+    questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
+    assert [q for q in questions if q.startswith("Which")] == asked
+    assert [(e["foot"], e["area"]) for e in out.of("sensitive")] == [spot]
+
+
 def test_ratings_accept_words_and_digits_skip_and_ask_unclear_answers_twice_more():
     _, out = run_script(SAFE + "> five\n> skip\n> banana\n> uh\n> marvin\n> 1\n")
     before = [r["value"] for r in out.of("rating") if r["when"] == "before"]

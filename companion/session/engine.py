@@ -92,6 +92,7 @@ class Engine:
         self.overrun_asked = 0.0  # time added on request that could not be won back
         self.ratings: dict[str, dict[str, int | None]] = {"before": {}, "after": {}}
         self.last_said = ""
+        self.slots: tuple[str | None, str | None] = (None, None)  # the foot and area said with the last answer
         self.end_reason: str | None = None
         self.finished = False
         self.lost: set[str] = set()  # audio devices gone
@@ -208,6 +209,7 @@ class Engine:
                 return self._not_understood(question)
         else:
             return self._not_understood(question)
+        self.slots = (intent.foot, intent.area)
         return self._settle(question, value, intent.text)
 
     def _settle(self, question: Question, value: Answer, text: str) -> list[Action]:
@@ -319,22 +321,29 @@ class Engine:
             "confirm")]
 
     def _sore_spot_answer(self, value: Answer) -> list[Action]:
+        """Yes: which foot and which area, unless said with the answer ("yes, my left heel")."""
         if not value:
             return []
-        self.questions.appendleft(Question("sore-foot", "Which foot: left, right or both?", "foot", self._sore_foot,
-                                           record={"question": "sore-foot"}))
-        return []
+        foot, area = self.slots
+        if foot is None:
+            self.questions.appendleft(Question("sore-foot", "Which foot: left, right or both?", "foot",
+                                               lambda answer: self._sore_foot(answer, area or self.slots[1]),
+                                               record={"question": "sore-foot"}))
+            return []
+        return self._sore_foot(foot, area)
 
-    def _sore_foot(self, foot: Answer) -> list[Action]:
+    def _sore_foot(self, foot: Answer, area: str | None) -> list[Action]:
         foot = foot if isinstance(foot, str) else "both"
-
-        def on_area(area: Answer) -> list[Action]:
-            area = area if isinstance(area, str) else "whole"
-            return self._mark_sore(foot, area, "painful spot reported in the safety check") + [
-                self._say(f"Thank you. I'll keep {wording.spot(foot, area)} light and skip the point work there.", "confirm")]
-        self.questions.appendleft(Question("sore-area", "Which area: toes, ball, arch, heel or ankle?", "area", on_area,
-                                           record={"question": "sore-area"}))
+        if area in AREA_CHOICES:
+            return self._sore_area(foot, area)
+        self.questions.appendleft(Question("sore-area", "Which area: toes, ball, arch, heel or ankle?", "area",
+                                           lambda answer: self._sore_area(foot, answer), record={"question": "sore-area"}))
         return []
+
+    def _sore_area(self, foot: str, area: Answer) -> list[Action]:
+        area = area if isinstance(area, str) else "whole"
+        return self._mark_sore(foot, area, "painful spot reported in the safety check") + [
+            self._say(f"Thank you. I'll keep {wording.spot(foot, area)} light and skip the point work there.", "confirm")]
 
     def _rating_question(self, measure: str, when: str, text: str) -> Question:
         def on_answer(value: Answer) -> list[Action]:
