@@ -274,13 +274,27 @@ def test_last_sessions_sore_spots_and_preferences_are_offered_again():
     _, out = run_script("> yes\n> yes\n" + SAFE, profile=profile)
     questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
     assert questions[0] == "Last time your left heel was sore. Is it still sore?"
-    assert questions[1] == "Last time you preferred firm pressure on your right arch. Keep that?"
+    assert questions[1] == "Last time you preferred firm pressure on the arch of your right foot. Keep that?"
     arch = [s for s in out.of("step") if s["id"] == "right-arch"][0]
     assert arch["pressure"] == "firm"
     assert "left-heel" not in [s["id"] for s in out.of("step")]
     _, healed = run_script("> no\n> no\n" + SAFE, profile=profile)
     assert healed.of("recovered") == [{"t": 0, "type": "recovered", "foot": "left", "area": "heel"}]
     assert "left-heel" in [s["id"] for s in healed.of("step")]
+
+
+def test_sore_spots_carried_over_are_named_as_a_person_says_them():
+    profile = Profile(sensitive={("left", "ball"), ("right", "toes"), ("both", "top")},
+                      pressure={("left", "arch"): "light"})
+    _, out = run_script("> yes\n> yes\n> yes\n> yes\n" + SAFE + "04:00 harder\n", profile=profile)
+    questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
+    assert questions[:4] == ["Last time the top of each foot was sore. Is it still sore?",
+                             "Last time the ball of your left foot was sore. Is it still sore?",
+                             "Last time your right toes were sore. Are they still sore?",
+                             "Last time you preferred light pressure on the arch of your left foot. Keep that?"]
+    said = out.said()
+    assert "I'll keep the ball of your left foot light." in said
+    assert "I'll keep it light: the top of each foot was sore today." in said
 
 
 def test_end_request_goes_to_ratings_and_device_loss_pauses():
@@ -314,7 +328,7 @@ def test_an_interrupted_session_is_offered_to_resume_where_it_stopped():
     engine = build_engine("foot-circulation", 20, resume_at="left-arch")
     out = Collector()
     simulate(Session(engine, [out]), parse_script("> yes\n" + SAFE), load_phrases("en"))
-    assert out.said()[1] == "Last time we stopped during the arch work on your left foot. Shall we resume there?"
+    assert out.said()[1] == "Last time we stopped during the work on the arch of your left foot. Shall we resume there?"
     assert out.of("step")[0]["id"] == "left-arch"
     fresh = build_engine("foot-circulation", 20, resume_at="left-arch")
     again = Collector()

@@ -240,7 +240,7 @@ class Engine:
                 "yesno", self._resume_answer(resume.id)))
         for foot, area in sorted(profile.sensitive):
             self.questions.append(Question(
-                f"profile-sore-{foot}-{area}", f"Last time {wording.spot(foot, area)} was sore. Is it still sore?",
+                f"profile-sore-{foot}-{area}", f"Last time {wording.was_sore(foot, area)}. {wording.still_sore(foot, area)}",
                 "yesno", self._still_sore(foot, area)))
         for (foot, area), pressure in sorted(profile.pressure.items()):
             self.questions.append(Question(
@@ -562,7 +562,7 @@ class Engine:
                 return [Say(self.keep_light, "confirm")]
             sore = [s for s in self.sore if adapt.covers(step.foot, area, *s)]
             if sore:
-                return [Say(f"I'll keep it light: {wording.spot(*sore[0])} was sore today.", "confirm")]
+                return [Say(f"I'll keep it light: {wording.was_sore(*sore[0])} today.", "confirm")]
         changes = adapt.change_pressure(self.plan, self.index, foot, area, direction,
                                         "asked for " + ("more" if direction > 0 else "less") + " pressure",
                                         frozenset(self.sore))

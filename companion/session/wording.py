@@ -67,10 +67,28 @@ def feet_of(feet: set[str]) -> str:
 
 
 def spot(foot: str, area: str) -> str:
-    """A spot as part of a sentence: "your left heel", "your left foot", "both feet"."""
+    """A spot as part of a sentence: "your left heel", "the ball of your left foot", "the arch of each foot",
+    "both feet"."""
+    feet = "both feet" if foot == "both" else f"your {foot} foot"
+    if area == "whole":
+        return feet
     if foot == "both":
-        return "both feet" if area == "whole" else f"the {area} of both feet"
-    return f"your {foot} foot" if area == "whole" else f"your {foot} {area}"
+        return f"the {area} of each foot"
+    return f"your {foot} {area}" if area in ("toes", "heel", "ankle") else f"the {area} of {feet}"
+
+
+def was_sore(foot: str, area: str) -> str:
+    """"your left heel was sore", "your left toes were sore"."""
+    return f"{spot(foot, area)} {'were' if _plural(foot, area) else 'was'} sore"
+
+
+def still_sore(foot: str, area: str) -> str:
+    """"Is it still sore?", "Are they still sore?" (of the spot named before)."""
+    return "Are they still sore?" if _plural(foot, area) else "Is it still sore?"
+
+
+def _plural(foot: str, area: str) -> bool:
+    return area == "toes" or (foot, area) == ("both", "whole")
 
 
 def step_heading(step: Step, pressure: str, duration: float, with_place: bool = True) -> str:
@@ -99,7 +117,6 @@ def next_up(step: Step | None) -> str:
 
 
 def work_on(step: Step) -> str:
-    """"the arch work on your left foot", "the palm warming on both feet"."""
-    feet = "both feet" if step.foot == "both" else f"your {step.foot} foot"
-    what = step.technique if step.area == "whole" else f"{place('left', step.area).split(', ')[1]} work"
-    return f"the {what} on {feet}"
+    """"the work on the arch of your left foot", "the palm warming on both feet"."""
+    what = step.technique if step.area == "whole" else "work"
+    return f"the {what} on {spot(step.foot, step.area)}"
