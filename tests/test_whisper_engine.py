@@ -619,6 +619,14 @@ def test_audio_given_in_one_go_is_not_read_at_the_quiets_it_has_passed(whisper: 
     assert len(readings) == 1 and len(clean_words(readings[0])) == 2  # both words' audio (Whisper: "Stop. Yeah.")
 
 
+def test_the_full_window_is_read_with_a_beam_search(whisper: WhisperRecognizer) -> None:
+    """Read greedily, espeak's Scottish "hold on a second" is "Hold on, that's the air-cutt."; the beam search
+    finds the words said."""
+    whisper.expect(None)
+    heard = whisper.transcribe(speech_pcm("hold on a second", "en-gb-scotland+m3", 150))
+    assert clean_words(heard.text) == ["hold", "on", "a", "second"], heard
+
+
 def test_a_command_whisper_spells_as_other_words_is_found_on_the_audio(whisper: WhisperRecognizer) -> None:
     """espeak's "shorter" comes out of Whisper as "Shargers."; scored on the same audio, "shorter" fits."""
     whisper.expect(None)

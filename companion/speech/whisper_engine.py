@@ -112,6 +112,13 @@ QUICK_FRAMES = 1000
 # recordings that is 64 of the 198 second readings saved (other words accepted 4 → 3 of 187, command words
 # 106 of 109 either way), no synthetic phrase lost clean or at pink 10 dB (0.7 began to lose them).
 QUICK_SURE_OTHER = 0.8
+# The full window is read with a beam search of 5 (faster-whisper's default), the quick one greedily: in the
+# full window it costs 25-50 ms more and finds readings greedy decoding misses ("Hold on a second." for "Hold
+# on, that's the air-cutt.", "A bit longer." for "Abit longer."). Against greedy on the benchmark's clips: 19
+# synthetic clips more right and 5 fewer over the 13 conditions (clean 90.6 → 92.2 %, babble 20 dB 77 → 83 %,
+# pink 10 dB 83 → 86 %); real command words, other words, noise-only clips, prose and echo unchanged; intent
+# latency p95 +10-30 ms (four runs in turn).
+FULL_BEAM = 5
 MAX_NEW_TOKENS = 16  # a command is a few tokens; stops runaway repetition ("go, go, go, ...")
 SENTENCE_END = (".", "?", "!")
 
@@ -349,10 +356,10 @@ class WhisperRecognizer:
         self._early = None
 
     def transcribe(self, audio: np.ndarray | bytes, quick: bool = False) -> Transcript:
-        """Whisper's reading of one utterance (16 kHz), without gate or filters: greedy, no fallback
-        re-decodes (latency stays bounded). ``quick``: in the 10-s window, with a sentence Whisper repeats
-        kept once and the end token left out of the log-probability (it is what the short window makes
-        unsure)."""
+        """Whisper's reading of one utterance (16 kHz), without gate or filters: a beam search of FULL_BEAM
+        (greedy in the quick window), no fallback re-decodes (latency stays bounded). ``quick``: in the
+        10-s window, with a sentence Whisper repeats kept once and the end token left out of the
+        log-probability (it is what the short window makes unsure)."""
         import ctranslate2
 
         frames = QUICK_FRAMES if quick else FULL_FRAMES
@@ -363,7 +370,7 @@ class WhisperRecognizer:
         prompt = self._prompt_ids
         encoded = self._model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=True)
         result = self._model.model.generate(
-            encoded, [prompt], beam_size=1,
+            encoded, [prompt], beam_size=1 if quick else FULL_BEAM,
             max_length=len(prompt) + MAX_NEW_TOKENS, return_scores=True, return_no_speech_prob=True,
             return_logits_vocab=quick,
         )[0]
