@@ -100,11 +100,11 @@ def test_history_lists_sessions_with_ratings_and_trends(db: Path) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[:3] == [
-        "Session 1, 2025-03-01 14:05, Maria, circulation, 20 min, ended: completed. "
+        "Session 1, 2025-03-01 14:05, Maria, circulation, 20-minute plan, ended: completed after 20 min 2 s. "
         "Ratings: comfort 3 → 4 (+1); warmth 2 → 4 (+2).",
-        "Session 2, 2025-03-02 14:05, Maria, circulation, 20 min, interrupted. "
+        "Session 2, 2025-03-02 14:05, Maria, circulation, 20-minute plan, interrupted. "
         "Ratings: warmth 3 → not rated.",
-        "Session 3, 2025-03-02 14:26, Jo, quick, 5 min, ended: stopped. Ratings: none.",
+        "Session 3, 2025-03-02 14:26, Jo, quick, 5-minute plan, ended: stopped after 1 min 5 s. Ratings: none.",
     ]
     assert "Trends for Maria over 2 sessions:" in lines
     assert "  comfort: before 3; after 4; average change in a session +1.0" in lines
@@ -118,7 +118,7 @@ def test_history_of_one_client_from_the_environment(db: Path, monkeypatch: pytes
     code, out = run("history", "--client", "Jo")
     assert code == 0
     assert out.splitlines() == [
-        "Session 3, 2025-03-02 14:26, Jo, quick, 5 min, ended: stopped. Ratings: none."
+        "Session 3, 2025-03-02 14:26, Jo, quick, 5-minute plan, ended: stopped after 1 min 5 s. Ratings: none."
     ]
     code, out = run("history", "--client", "Nobody")
     assert out == "No sessions for Nobody. Clients: Jo, Maria.\n"

@@ -16,7 +16,7 @@ from rich.text import Text
 from companion.errors import UserError
 from companion.exchange import write_private
 from companion.paths import default_db
-from companion.report import FORMATS, local_time as _local, rating_text, render
+from companion.report import FORMATS, duration_text, local_time as _local, rating_text, render
 from companion.store import Rating, SessionSummary, Store
 
 _DB_OPTION = click.option(
@@ -105,11 +105,11 @@ commands = [history, report]
 
 
 def history_table(summaries: list[SessionSummary]) -> Table:
-    table = Table("Id", "Date", "Client", "Routine", "Min", "Ended", "Ratings before → after")
+    table = Table("Id", "Date", "Client", "Routine", "Plan", "Ended", "Ratings before → after")
     table.columns[1].no_wrap = True
     for s in summaries:
         ratings = "\n".join(rating_text(r) for r in s.ratings) or "—"
-        cells = (str(s.id), _local(s.started_at), s.client, s.routine, str(s.minutes), _ending(s), ratings)
+        cells = (str(s.id), _local(s.started_at), s.client, s.routine, f"{s.minutes} min", _ending(s), ratings)
         table.add_row(*(Text(cell) for cell in cells))  # Text: a name like "[b]" is not markup
     return table
 
@@ -117,7 +117,7 @@ def history_table(summaries: list[SessionSummary]) -> Table:
 def _history_line(s: SessionSummary) -> str:
     ratings = "; ".join(rating_text(r) for r in s.ratings) or "none"
     return (
-        f"Session {s.id}, {_local(s.started_at)}, {s.client}, {s.routine}, {s.minutes} min, "
+        f"Session {s.id}, {_local(s.started_at)}, {s.client}, {s.routine}, {s.minutes}-minute plan, "
         f"{_ending(s) if s.status != 'ended' else 'ended: ' + _ending(s)}. Ratings: {ratings}."
     )
 
@@ -156,6 +156,7 @@ def _trend(rated: list[Rating]) -> str:
 
 
 def _ending(s: SessionSummary) -> str:
-    if s.status == "ended":
-        return s.end_reason or "ended"
+    if s.status == "ended":  # with how long it ran: a session stopped early shows as such
+        took = f" after {duration_text(s.duration)}" if s.duration is not None and round(s.duration) else ""
+        return f"{s.end_reason or 'ended'}{took}"
     return "interrupted" if s.status == "interrupted" else "still running"
