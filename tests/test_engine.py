@@ -21,7 +21,8 @@ def test_a_plain_session_announces_every_step_in_order_and_ends_on_time():
     assert out.of("end") == [{"t": BUDGET, "type": "end", "reason": "routine complete", "duration": BUDGET}]
     ratings = {(r["when"], r["measure"]): r["value"] for r in out.of("rating")}
     assert ratings[("before", "colour")] == 3 and ratings[("after", "swelling")] == 5
-    assert "Warmth of the feet went from two to four." in out.said()[-1]
+    assert "Warmth of the feet went from two to four, toward warm." in out.said()[-1]
+    assert "The swelling, from one, very swollen, to five, no swelling?" in out.said()  # each scale said again
     for step in steps:  # each announcement says where, how firmly and for how long
         text = next(e["text"] for e in out.of("say") if e["t"] == step["t"] and e["kind"] == "announce")
         assert ("left" in text.lower() or "right" in text.lower() or "both" in text.lower())
@@ -341,7 +342,7 @@ def test_pain_during_the_ratings_eases_off_and_asks_the_question_again():
     after = [r["value"] for r in out.of("rating") if r["when"] == "after"]
     assert after == [4, 4, 5, 4]
     i = out.said().index("Ease off now and take your time.")
-    assert out.said()[i + 1] == "The skin colour?"
+    assert out.said()[i + 1] == "The skin colour, from one, pale or bluish, to five, healthy and pink?"
 
 
 def test_while_a_question_is_open_the_session_listens_for_its_answers_and_the_commands_that_work_then():

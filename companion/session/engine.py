@@ -655,7 +655,8 @@ class Engine:
         self.questions.clear()
         for i, measure in enumerate(self.routine.measures):
             intro = "Now let's rate how the feet feel, from one to five. " if i == 0 else ""
-            self.questions.append(self._rating_question(measure.id, "after", intro + f"The {measure.label}?"))
+            self.questions.append(self._rating_question(measure.id, "after", intro +
+                f"The {measure.label}, from one, {measure.low}, to five, {measure.high}?"))
         first = "The massage is complete. " if reason == "routine complete" else "We'll stop the massage here. "
         return [Earcon("step"), self._say(first + "Rest the feet for a moment.", "announce")] + self._ask_next()
 
@@ -663,10 +664,15 @@ class Engine:
         lines = []
         for measure in self.routine.measures:
             before, after = self.ratings["before"].get(measure.id), self.ratings["after"].get(measure.id)
-            if before is not None and after is not None:
-                verb = "stayed at" if before == after else "went from"
-                tail = wording.number_words(before) if before == after else f"{wording.number_words(before)} to {wording.number_words(after)}"
-                lines.append(f"{measure.label.capitalize()} {verb} {tail}.")
+            if before is None or after is None:
+                continue
+            label = measure.label.capitalize()
+            if before == after:
+                lines.append(f"{label} stayed at {wording.number_words(before)}.")
+            else:  # which end it moved toward: "swelling went from two to four" alone sounds worse
+                toward = measure.high if after > before else measure.low
+                lines.append(f"{label} went from {wording.number_words(before)} to {wording.number_words(after)}, "
+                             f"toward {toward}.")
         return [self._say(" ".join(lines + ["Thank you. The session is saved."]), "announce")] + \
             self._end(self.end_reason or "routine complete")
 
