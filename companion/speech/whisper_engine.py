@@ -113,11 +113,12 @@ QUICK_FRAMES = 1000
 # 106 of 109 either way), no synthetic phrase lost clean or at pink 10 dB (0.7 began to lose them).
 QUICK_SURE_OTHER = 0.8
 # The full window is read with a beam search of 5 (faster-whisper's default), the quick one greedily: in the
-# full window it costs 25-50 ms more and finds readings greedy decoding misses ("Hold on a second." for "Hold
-# on, that's the air-cutt.", "A bit longer." for "Abit longer."). Against greedy on the benchmark's clips: 19
-# synthetic clips more right and 5 fewer over the 13 conditions (clean 90.6 → 92.2 %, babble 20 dB 77 → 83 %,
-# pink 10 dB 83 → 86 %); real command words, other words, noise-only clips, prose and echo unchanged; intent
-# latency p95 +10-30 ms (four runs in turn).
+# full window it finds readings greedy decoding misses ("Hold on a second." for "Hold on, that's the
+# air-cutt.", "A bit longer." for "Abit longer."). Against greedy on the benchmark's clips (two samples): 19 and
+# 20 synthetic clips more right, 5 and 2 fewer, over the 13 conditions (babble 20 dB 72 → 81 %, safety recall at
+# 10 dB 72 → 76 %); real command words, other words, noise-only clips, prose and echo unchanged. The cost: intent
+# latency p95 480-516 → 605-612 ms on an idle machine (two runs each, in turn), as the full reading takes longer.
+# A beam of 3 gave 4 clips fewer than 5 for about the same latency.
 FULL_BEAM = 5
 MAX_NEW_TOKENS = 16  # a command is a few tokens; stops runaway repetition ("go, go, go, ...")
 SENTENCE_END = (".", "?", "!")
