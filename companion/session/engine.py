@@ -491,7 +491,10 @@ class Engine:
             return out + [Say("Resuming.", "confirm")] + self._ask(self.asking)
         if self.stage == "opening" and self.questions:
             return out + [Say("Resuming.", "confirm")] + self._ask_next()
-        return out + [Say("Resuming. " + self._where(), "confirm")]
+        # what to do again, with how firmly: "pause" often cuts the step's announcement short
+        planned = self.plan[self.index]
+        how = f"{planned.pressure.capitalize()} pressure. " if planned.step.touches else ""
+        return out + [Say(f"Resuming. {self._where()} {how}{planned.step.instruction}", "confirm")]
 
     def _device_lost(self, what: str) -> list[Action]:
         self.lost.add(what)
