@@ -68,8 +68,9 @@ class PhraseTable:
         Filler words are ignored. An exact match wins; otherwise the longest phrase found as a run of
         words inside the text (fillers not counted: "stop now" is one word), a safety intent first on a
         tie, then the phrase heard first ("four out of five" is four; vosk strings grammar phrases
-        together, and once heard "아니요" as "아니 어디": no, not where). Foot and area words anywhere in the text ride along as slots ("pain in my left heel");
-        they are the intent only when no other phrase is in the text ("left foot", "my left heel")."""
+        together, and once heard "아니요" as "아니 어디": no, not where). Foot and area words anywhere in
+        the text ride along as slots ("pain in my left heel"); they are the intent only when no other
+        phrase is in the text ("left foot", "my left heel")."""
         words = tuple(w for w in normalise(text).split() if w not in self.fillers)
         if not words:
             return None
