@@ -37,7 +37,22 @@ def test_halfway_and_ten_seconds_cues_with_the_next_step():
     soak_cues = [c for c in cues if c["t"] < 120]
     assert soak_cues[0] == {"t": 60, "type": "say", "text": "Halfway. Let the feet relax in the water.", "kind": "cue"}
     assert soak_cues[-1]["t"] == 110 and soak_cues[-1]["text"] == "Ten seconds left. Next: both feet, positioning."
-    assert cues[-1]["text"] == "Ten seconds left. This is the last step."
+    _, longer = run_script(SAFE, minutes=30)  # the last step lasts a minute or more only in a longer session
+    assert [e for e in longer.of("say") if e["kind"] == "cue"][-1]["text"] == "Ten seconds left. This is the last step."
+
+
+def test_short_steps_leave_quiet_to_work_in():
+    """A 30-s step's announcement takes ≈ 20 s with the slow voice: no timed cues in it, and a technique
+    just announced is not named again."""
+    _, out = run_script(SAFE)
+    focused = [s for s in out.of("step") if s["duration"] < 60]
+    assert focused
+    for step in focused:
+        during = [e for e in out.of("say") if step["t"] < e["t"] < step["t"] + step["duration"]]
+        assert not [e for e in during if e["kind"] == "cue"]
+    said = out.said()
+    assert "Left foot, ball of the foot. Same technique, medium pressure, thirty seconds. Work the ball" in " ".join(said)
+    assert sum("Fingertip friction in very small circles" in text for text in said) == 2  # once on each foot
 
 
 def test_pause_stops_the_timers_and_resume_goes_on():

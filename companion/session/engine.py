@@ -41,6 +41,9 @@ VOICE_WORDS = {"slower": "Slower.", "faster": "Faster.", "louder": "Louder.", "q
 QUESTION_COMMANDS = ("skip", "pain", "stop", "pause", "resume", "help", "repeat", "where", *VOICE_INTENTS)
 # What works during the massage steps: every command, no answers (a lone "yes", "four" or "both" does nothing).
 STEP_COMMANDS = (*QUESTION_COMMANDS, "back", "more_time", "less_time", "more_pressure", "less_pressure")
+# "Halfway" and "Ten seconds left. Next: …" only in steps this long: in a 30-s step the announcement (≈ 20 s
+# with the slow "clear" voice) and those two left no quiet at all, and the next announcement came 6-18 s late.
+TIMED_CUES_FROM_S = 60.0
 AREA_CHOICES = ("toes", "ball", "arch", "heel", "ankle")
 DEVICE_PAUSE = "audio device lost"
 
@@ -385,7 +388,9 @@ class Engine:
         if before is None or before.step.phase != step.phase:
             lead.append(self.routine.phases.get(step.phase, step.phase.capitalize()) + ".")
         with_place = not (new_foot and step.area == "whole")
-        return " ".join(lead + [wording.announcement(step, planned.pressure, planned.duration, with_place)])
+        # the toes-to-ankle friction steps share one long technique name: said once, the heading is short
+        named = before is None or before.step.technique != step.technique
+        return " ".join(lead + [wording.announcement(step, planned.pressure, planned.duration, with_place, named)])
 
     def _next_active(self, index: int) -> PlannedStep | None:
         return next((p for p in self.plan[index + 1 :] if p.active), None)
@@ -395,7 +400,7 @@ class Engine:
         d = planned.duration
         cues = planned.step.cues
         timed = [(d * (k + 1) / (len(cues) + 1), f"cue{k}", text) for k, text in enumerate(cues)]
-        if d >= 30:
+        if d >= TIMED_CUES_FROM_S:
             merged = [t for t in timed if abs(t[0] - d / 2) < 5]
             timed = [t for t in timed if t not in merged]
             timed.append((d / 2, "half", " ".join(["Halfway."] + [t[2] for t in merged])))
