@@ -271,12 +271,18 @@ def test_a_painful_spot_from_the_safety_check_is_sore_from_the_start():
     ("> yes, my right foot\n> arch\n", ["Which area: toes, ball, arch, heel or ankle?"], ("right", "arch")),
     ("> yes, the toes\n> both\n", ["Which foot: left, right or both?"], ("both", "toes")),
     ("> yes\n> left heel\n", ["Which foot: left, right or both?"], ("left", "heel")),
+    ("> my left heel\n", [], ("left", "heel")),  # the spot alone is a yes
+    ("> left foot\n> heel\n", ["Which area: toes, ball, arch, heel or ankle?"], ("left", "heel")),
+    ("> the arch\n> right\n", ["Which foot: left, right or both?"], ("right", "arch")),
 ])
 def test_a_painful_spot_named_in_the_answer_is_not_asked_for_again(answers, asked, spot):
     _, out = run_script("> no\n> no\n> no\n" + answers)
     questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
     assert [q for q in questions if q.startswith("Which")] == asked
     assert [(e["foot"], e["area"]) for e in out.of("sensitive")] == [spot]
+    asked_spot = next(i for i, (_, a) in enumerate(out.actions) if isinstance(a, Say) and "heel spur" in a.text)
+    listening = next(a for _, a in out.actions[asked_spot:] if isinstance(a, Listen))
+    assert {"yes", "no", "foot", "area"} <= listening.intents  # the recognisers listen for a spot too
 
 
 def test_ratings_accept_words_and_digits_skip_and_ask_unclear_answers_twice_more():

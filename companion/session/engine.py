@@ -32,7 +32,9 @@ MAX_TRIES = 3  # a question is asked at most three times (twice again after an u
 OFFER_END_EVERY = 3  # pain reports: ending is offered at the third, then again three reports after each offer
 REMIND_AFTER_S = 30.0  # an unanswered question is asked again after this long (twice at most)
 MAX_REMINDERS = 2
-ANSWERS = {"yesno": ("yes", "no"), "number": ("number",), "foot": ("foot",), "area": ("area",)}
+# "spot": is there a painful spot? yes or no, or the spot itself ("my left heel"), which is a yes.
+ANSWERS = {"yesno": ("yes", "no"), "spot": ("yes", "no", "foot", "area"), "number": ("number",), "foot": ("foot",),
+           "area": ("area",)}
 VOICE_INTENTS = {"slower": ("rate", -1), "faster": ("rate", 1), "louder": ("volume", 1),
                  "quieter": ("volume", -1), "change_voice": ("voice", 1)}
 VOICE_WORDS = {"slower": "Slower.", "faster": "Faster.", "louder": "Louder.", "quieter": "Quieter.",
@@ -50,11 +52,17 @@ DEVICE_PAUSE = "audio device lost"
 Answer = bool | int | str | None  # None: skipped or not understood
 
 
+def spot_of(intent: Intent) -> tuple[str | None, str | None]:
+    """The foot and area said in an answer: "left heel" (foot left, area heel), "yes, my right arch"."""
+    return (intent.value if intent.name == "foot" else intent.foot,  # type: ignore[return-value]
+            intent.value if intent.name == "area" else intent.area)
+
+
 @dataclass
 class Question:
     id: str
     text: str
-    expects: str  # yesno | number | foot | area
+    expects: str  # yesno | spot | number | foot | area
     on_answer: Callable[[Answer], list[Action]]
     tries: int = 0
     record: dict[str, object] = field(default_factory=dict)
@@ -207,12 +215,15 @@ class Engine:
         if intent.name == "skip":
             value = None
         elif intent.name in ANSWERS[question.expects]:
-            value = intent.name == "yes" if question.expects == "yesno" else intent.value
+            if question.expects in ("yesno", "spot"):
+                value = intent.name != "no"
+            else:
+                value = intent.value
             if question.expects == "area" and value not in AREA_CHOICES:
                 return self._not_understood(question)
         else:
             return self._not_understood(question)
-        self.slots = (intent.foot, intent.area)
+        self.slots = spot_of(intent)
         return self._settle(question, value, intent.text)
 
     def _settle(self, question: Question, value: Answer, text: str) -> list[Action]:
@@ -229,7 +240,7 @@ class Engine:
     def _not_understood(self, question: Question) -> list[Action]:
         if question.tries >= MAX_TRIES:
             return [self._say("I'll skip that one.", "confirm")] + self._settle(question, None, "")
-        hint = {"yesno": "Please say yes or no.", "number": "Please say a number from one to five, or skip.",
+        hint = {"yesno": "Please say yes or no.", "spot": "Please say yes or no.", "number": "Please say a number from one to five, or skip.",
                 "foot": "Please say left, right or both.", "area": "Please say toes, ball, arch, heel or ankle."}
         return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {hint[question.expects]}", "warning")] + self._ask(question)
 
@@ -261,7 +272,7 @@ class Engine:
                                            record={"question": qid}))
         self.questions.append(Question("swelling", "Is there swelling in the feet or ankles?", "yesno",
                                        self._swelling_answer, record={"question": "swelling"}))
-        self.questions.append(Question("sore-spot", "Is there a painful spot, such as a heel spur?", "yesno",
+        self.questions.append(Question("sore-spot", "Is there a painful spot, such as a heel spur?", "spot",
                                        self._sore_spot_answer, record={"question": "sore-spot"}))
         for i, measure in enumerate(self.routine.measures):
             intro = "Now let's agree how we'll measure circulation today. " if i == 0 else ""
