@@ -143,9 +143,12 @@ def _steps(detail: SessionDetail) -> tuple[StepDone, ...]:
         seconds = float(duration) if isinstance(duration, int | float) else None
         note = ""
         for e in window:
+            change, amount = e.data.get("change"), e.data.get("seconds")
+            if e.type == "plan" and change == "back":  # its record names the step gone back to
+                seconds = e.t - step.t if seconds is None else min(seconds, e.t - step.t)
+                note = "cut short: went back"
             if e.type != "plan" or e.data.get("step") != data.get("id"):
                 continue
-            change, amount = e.data.get("change"), e.data.get("seconds")
             if change in ("extend", "shorten") and seconds is not None and isinstance(amount, int | float):
                 seconds += amount if change == "extend" else -amount
             elif change == "skip":

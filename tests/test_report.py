@@ -195,3 +195,12 @@ def test_cli_writes_private_files_in_each_format(db: Path, tmp_path: Path) -> No
         assert stat.S_IMODE(out.stat().st_mode) == 0o600
     result = runner.invoke(main, ["report", "1", "--db", str(db)])
     assert result.exit_code == 0 and "What changed and why:" in result.output
+
+
+def test_a_step_left_by_going_back_shows_the_time_it_really_took(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    simulate_into(db, "> no\n> no\n> no\n> no\n> 2\n> 3\n> 4\n> 2\n00:30 skip\n01:20 go back\n")
+    with Store(db) as store:
+        text = render(store.session(1), "text")
+    assert "0:30  both feet: positioning, 50 s (cut short: went back)" in text
+    assert "1:20  both feet: cleansing foot soak, 2 min\n" in text
