@@ -55,3 +55,25 @@ def test_foot_and_area_words_are_slots_of_any_other_intent_said_with_them(text: 
 def test_phrases_are_ranked_by_their_words_that_are_not_fillers(text: str, intent: str) -> None:
     heard = EN.match(text)
     assert heard is not None and heard.name == intent
+
+
+STEPS = frozenset(("pain", "stop", "pause", "skip", "more_pressure", "less_pressure", "where"))
+
+
+@pytest.mark.parametrize(("text", "listening", "intent"), [
+    ("no, don't stop", YES_NO, "no"),  # to "Do you want to end the session now?"
+    ("don't stop", YES_NO, None),
+    ("I'm not sure", YES_NO, None),  # "sure" is a yes
+    ("it is not painful", YES_NO, "no"),
+    ("no pain", YES_NO, "no"),
+    ("no, no pain", YES_NO, "no"),
+    ("no more pressure", STEPS, None),  # not firmer
+    ("don't skip", STEPS, None),
+    ("no, stop", STEPS, "stop"),  # "no" does not undo a safety phrase
+    ("no pain", STEPS, "pain"),  # during the steps, pain is not to be missed
+    ("what's next", STEPS, "where"),
+    ("that's too hard", STEPS, "less_pressure"),
+])
+def test_a_phrase_right_after_a_negation_is_not_said(text: str, listening: frozenset[str], intent: str | None) -> None:
+    heard = EN.only(listening).match(text)
+    assert (heard.name if heard else None) == intent

@@ -38,6 +38,10 @@ class PhraseTable:
     help_words: tuple[str, ...]
     # Foot and area words: they ride along with any intent ("pain in my left heel"), whatever is listened for.
     slot_phrases: tuple[Phrase, ...] = ()
+    # A phrase right after one of these is not said ("don't stop", "not painful"); after a weak one only when
+    # it is no safety phrase ("no more pressure" is no command, "no, stop!" is a stop).
+    negations: tuple[tuple[str, ...], ...] = ()
+    weak_negations: tuple[tuple[str, ...], ...] = ()
 
     def intents(self) -> list[str]:
         """Intent names in table order, each once."""
@@ -68,9 +72,10 @@ class PhraseTable:
         Filler words are ignored. An exact match wins; otherwise the longest phrase found as a run of
         words inside the text (fillers not counted: "stop now" is one word), a safety intent first on a
         tie, then the phrase heard first ("four out of five" is four; vosk strings grammar phrases
-        together, and once heard "아니요" as "아니 어디": no, not where). Foot and area words anywhere in
-        the text ride along as slots ("pain in my left heel"); they are the intent only when no other
-        phrase is in the text ("left foot", "my left heel")."""
+        together, and once heard "아니요" as "아니 어디": no, not where). A phrase right after a negation
+        does not count ("no, don't stop" is no). Foot and area words anywhere in the text ride along as
+        slots ("pain in my left heel"); they are the intent only when no other phrase is in the text
+        ("left foot", "my left heel")."""
         words = tuple(w for w in normalise(text).split() if w not in self.fillers)
         if not words:
             return None
@@ -85,8 +90,18 @@ class PhraseTable:
 
     def _best_inside(self, words: tuple[str, ...]) -> Phrase | None:
         found = [(p.intent not in SLOT_INTENTS, len(content), p.intent in self.safety, -at, -i, p)
-                 for i, p in enumerate(self.phrases) if (at := _find(words, content := self._content(p))) >= 0]
+                 for i, p in enumerate(self.phrases) if (at := self._said_at(words, content := self._content(p), p)) >= 0]
         return max(found, key=lambda f: f[:5])[5] if found else None
+
+    def _said_at(self, words: tuple[str, ...], run: tuple[str, ...], phrase: Phrase) -> int:
+        """Where ``run`` (the phrase's words) is first said in ``words`` and not negated, or -1. A phrase that
+        is a negation itself ("no pain", "not really") is not negated again ("no, no pain")."""
+        negations = self.negations + (() if phrase.intent in self.safety else self.weak_negations)
+        if any(run[: len(neg)] == neg for neg in self.negations + self.weak_negations):
+            negations = ()
+        n = len(run)
+        return next((i for i in range(len(words) - n + 1) if words[i : i + n] == run
+                     and not any(words[max(0, i - len(neg)) : i] == neg for neg in negations)), -1)
 
     def _content(self, phrase: Phrase) -> tuple[str, ...]:
         return tuple(w for w in phrase.words if w not in self.fillers) or phrase.words
@@ -144,4 +159,6 @@ def load_phrases(language: str = "en") -> PhraseTable:
         safety=frozenset(safety),
         help_words=tuple(help_words),
         slot_phrases=tuple(p for p in phrases if p.intent in SLOT_INTENTS),
+        negations=tuple(tuple(normalise(n).split()) for n in raw.get("negations", [])),
+        weak_negations=tuple(tuple(normalise(n).split()) for n in raw.get("weak_negations", [])),
     )
