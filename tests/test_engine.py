@@ -198,7 +198,7 @@ def test_where_am_i_help_and_voice_commands():
     _, out = run_script(SAFE + "03:10 where am i\n03:11 what can i say\n03:12 slower\n03:13 louder\n")
     said = {e["t"]: e["text"] for e in out.of("say") if e["t"] in (190, 191)}
     assert said[190].startswith("Left foot: palm warming. Sixty-five seconds left".replace("Sixty-five seconds", "One minute and five seconds"))
-    assert "left in the session" in said[190]
+    assert said[190].endswith("left in the session. Next: left foot, long strokes from the toes toward the ankle.")
     assert "pause" in said[191] and "pain" in said[191] and "more time" in said[191]
     voice = [a for t, a in out.actions if isinstance(a, AdjustVoice)]
     assert voice == [AdjustVoice("rate", -1), AdjustVoice("volume", 1)]

@@ -452,7 +452,7 @@ class Engine:
         if intent.name == "repeat":
             return [record, Say(self.last_said or "Nothing yet.", "confirm")]
         if intent.name == "where":
-            return [record, Say(self._where(), "confirm")]
+            return [record, Say(self._where(with_next=True), "confirm")]
         if intent.name in VOICE_INTENTS:
             setting, direction = VOICE_INTENTS[intent.name]
             return [record, AdjustVoice(setting, direction), Record("voice", {"setting": setting, "direction": direction}),
@@ -476,7 +476,7 @@ class Engine:
             return f"{self.asking.text} You can also say skip, repeat, pause or stop."
         return "You can say: " + ", ".join(words[:-1]) + f", or {words[-1]}."
 
-    def _where(self) -> str:
+    def _where(self, with_next: bool = False) -> str:
         if self.stage == "opening":
             return "We are at the safety check and the first measures, before the massage."
         if self.stage != "steps":
@@ -484,9 +484,13 @@ class Engine:
         planned = self.plan[self.index]
         step = planned.step
         paused = "Paused. " if self.paused else ""
+        then = ""
+        if with_next:  # "where am I", "what's next"
+            following = self._next_active(self.index)
+            then = f" Next: {wording.step_name(following.step)}." if following else " This is the last step."
         return (f"{paused}{wording.place(step.foot, step.area).capitalize()}: {step.technique}. "
                 f"{wording.duration_words(max(0.0, planned.duration - self.elapsed)).capitalize()} left in this step, "
-                f"{wording.approx_minutes(self.remaining_seconds())} left in the session.")
+                f"{wording.approx_minutes(self.remaining_seconds())} left in the session.{then}")
 
     def _pause(self, reason: str, why: str = "") -> list[Action]:
         """Stop the timers. ``reason`` is what must happen to go on (DEVICE_PAUSE: a device coming back)."""
