@@ -262,7 +262,7 @@ class Store:
             for foot, area, kind, value in rows:
                 if kind == "sensitive":
                     profile.sensitive.add((foot, area))
-                else:
+                elif value is not None:  # a declined preference, as stored before 2026-12-07
                     profile.pressure[(foot, area)] = value
         return profile
 
@@ -502,6 +502,10 @@ def _recovered(db: sqlite3.Connection, session_id: int, client: str, data: dict[
 
 
 def _preference(db: sqlite3.Connection, session_id: int, client: str, data: dict[str, Any], now: str) -> None:
+    if data["pressure"] is None:  # declined ("keep that?" "no"), or the spot hurt since: forgotten
+        db.execute("DELETE FROM profile WHERE client = ? AND foot = ? AND area = ? AND kind = 'pressure'",
+                   (client, data["foot"], data["area"]))
+        return
     db.execute(
         "INSERT OR REPLACE INTO profile (client, foot, area, kind, value) VALUES (?, ?, ?, 'pressure', ?)",
         (client, data["foot"], data["area"], data["pressure"]),

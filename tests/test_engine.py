@@ -307,6 +307,29 @@ def test_last_sessions_sore_spots_and_preferences_are_offered_again():
     assert "left-heel" in [s["id"] for s in healed.of("step")]
 
 
+def test_a_preference_on_a_spot_that_hurt_is_forgotten_and_not_offered():
+    _, out = run_script(SAFE + RATINGS + "07:20 more pressure\n07:25 ouch\n")
+    assert "Firmer: firm pressure on the ball of your left foot from now on." in out.said()
+    assert [(e["area"], e["pressure"]) for e in out.of("preference")] == [("ball", "firm"), ("ball", None)]
+    profile = Profile(sensitive={("left", "ball")}, pressure={("left", "ball"): "firm", ("right", "arch"): "firm"})
+    _, later = run_script("> yes\n> yes\n" + SAFE, profile=profile)
+    questions = [e["text"] for e in later.of("say") if e["kind"] == "question"]
+    assert [q for q in questions if q.startswith("Last time")] == [
+        "Last time the ball of your left foot was sore. Is it still sore?",
+        "Last time you preferred firm pressure on the arch of your right foot. Keep that?"]
+
+
+def test_more_pressure_on_a_whole_foot_step_says_what_changes():
+    """The whole-foot steps left on that foot are at different pressures: each goes one level up."""
+    _, out = run_script(SAFE + RATINGS + "05:20 more pressure\n")
+    assert ("Firmer: firm pressure now, and one level firmer for the rest of the work on your left foot."
+            in out.said())
+    assert out.of("preference") == []  # no single pressure to offer next time
+    changed = {p["step"]: p["to"] for p in out.of("plan") if p["change"] == "pressure"}
+    assert changed == {"left-long-and-circular": "firm", "left-overlapping-circles": "medium",
+                       "left-final-circle": "medium"}
+
+
 def test_sore_spots_carried_over_are_named_as_a_person_says_them():
     profile = Profile(sensitive={("left", "ball"), ("right", "toes"), ("both", "top")},
                       pressure={("left", "arch"): "light"})

@@ -113,6 +113,8 @@ def test_profile_carries_over_between_sessions_and_clients_are_separate(db_path:
         profile = store.profile("Maria")
         assert profile.sensitive == {("left", "heel")}
         assert profile.pressure == {("left", "arch"): "firm"}
+        store.record(second, 3, "preference", {"foot": "left", "area": "arch", "pressure": None})  # "Keep that?" "No."
+        assert store.profile("Maria").pressure == {}
         assert store.profile("Jo").sensitive == {("left", "ball")}
         assert store.profile("nobody yet").sensitive == set()
         assert store.clients() == ["Jo", "Maria"]
@@ -423,3 +425,24 @@ def test_a_session_of_a_live_companion_is_not_marked_interrupted(tmp_path):
         assert store.mark_interrupted() == 1 and store.sessions()[0].status == "interrupted"
     finally:
         child.kill()
+
+
+def test_a_declined_preference_is_not_offered_again(db_path: Path) -> None:
+    """Session 1 asks for firmer work on the ball; session 2 declines keeping it; session 3 does not ask."""
+    from companion.runner import Session, StoreSink, build_engine, simulate
+    from companion.script import parse_script
+    from companion.speech.phrases import load_phrases
+
+    def session(script: str) -> list[str]:
+        questions: list[str] = []
+        with Store(db_path) as store:
+            engine = build_engine("foot-circulation", 20, store.profile("Maria"))
+            sid = store.begin_session("Maria", engine.routine.name, 20)
+            sinks = [StoreSink(store, sid), lambda t, a: questions.append(getattr(a, "text", ""))]
+            simulate(Session(engine, sinks), parse_script(script), load_phrases("en"))
+        return [q for q in questions if q.startswith("Last time you preferred")]
+
+    safe = "> no\n> no\n> no\n> no\n> 3\n> 3\n> 3\n> 3\n"
+    assert session(safe + "07:20 more pressure\n") == []
+    assert session("> no\n" + safe) == ["Last time you preferred firm pressure on the ball of your left foot. Keep that?"]
+    assert session(safe) == []

@@ -97,6 +97,7 @@ class Engine:
         self.fired: set[str] = set()
         self.now = 0.0
         self.sore: dict[tuple[str, str], int] = {}
+        self.preferred: dict[tuple[str, str], str] = {}  # pressures asked for, as remembered for next time
         self.pain_reports = 0
         self.offer_end_at = OFFER_END_EVERY  # the pain report at which ending the session is offered next
         self.keep_light: str | None = None  # why the pressure stays light throughout, said when more is asked for
@@ -257,6 +258,8 @@ class Engine:
                 f"profile-sore-{foot}-{area}", f"Last time {wording.was_sore(foot, area)}. {wording.still_sore(foot, area)}",
                 "yesno", self._still_sore(foot, area)))
         for (foot, area), pressure in sorted(profile.pressure.items()):
+            if any(adapt.covers(foot, area, *spot) for spot in profile.sensitive):
+                continue  # not offered on a spot that was sore: it stays light (see _still_sore)
             self.questions.append(Question(
                 f"profile-pressure-{foot}-{area}",
                 f"Last time you preferred {pressure} pressure on {wording.spot(foot, area)}. Keep that?",
@@ -301,6 +304,7 @@ class Engine:
         def on_answer(value: Answer) -> list[Action]:
             if not value:
                 return [Record("preference", {"foot": foot, "area": area, "pressure": None})]
+            self.preferred[(foot, area)] = pressure
             changes = adapt.set_pressure(self.plan, 0, foot, area, pressure, "client preference from last session",
                                          frozenset(self.sore))
             return self._plan_records(changes) + [Record("preference", {"foot": foot, "area": area, "pressure": pressure})]
@@ -592,10 +596,19 @@ class Engine:
         if not changes:
             level = "firm" if direction > 0 else "light"
             return [Say(f"That is already {level} pressure; I'll keep it there.", "confirm")]
-        new = str(changes[0]["to"])
+        how, where = "Firmer" if direction > 0 else "Gentler", wording.spot(foot, area)
+        levels = {str(c["to"]) for c in changes}
+        if len(levels) > 1:  # the steps on a whole foot differ: each one level, not remembered as one pressure
+            now = next((str(c["to"]) for c in changes if c["step"] == step.id), None)
+            lead = f"{how}: {now} pressure now" if now else how
+            return self._plan_records(changes) + [
+                Say(f"{lead}, and one level {'firmer' if direction > 0 else 'gentler'} for the rest of the work on {where}.",
+                    "confirm")]
+        new = levels.pop()
+        self.preferred[(foot, area)] = new
         return self._plan_records(changes) + [
             Record("preference", {"foot": foot, "area": area, "pressure": new}),
-            Say(f"{'Firmer' if direction > 0 else 'Gentler'}: {new} pressure on {wording.spot(foot, area)} from now on.", "confirm")]
+            Say(f"{how}: {new} pressure on {where} from now on.", "confirm")]
 
     def _pain(self, intent: Intent) -> list[Action]:
         out: list[Action] = []
@@ -626,7 +639,11 @@ class Engine:
         self.sore[(foot, area)] = self.sore.get((foot, area), 0) + 1
         start = self.index if self.stage == "steps" else 0
         changes = adapt.soften(self.plan, max(start, 0), foot, area, reason) if first else []
-        return [Record("sensitive", {"foot": foot, "area": area, "reason": reason})] + self._plan_records(changes)
+        forgotten = [spot for spot in self.preferred if adapt.covers(*spot, foot, area)]  # a firmer wish that hurt
+        for spot in forgotten:
+            del self.preferred[spot]
+        return [Record("sensitive", {"foot": foot, "area": area, "reason": reason})] + self._plan_records(changes) + [
+            Record("preference", {"foot": f, "area": a, "pressure": None}) for f, a in forgotten]
 
     def _offer_end(self) -> list[Action]:
         def on_answer(value: Answer) -> list[Action]:
