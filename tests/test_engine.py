@@ -7,6 +7,7 @@ from companion.session.events import (
     AdjustVoice, DeviceBack, DeviceLost, EndRequested, Heard, Listen, Say, StopSpeech, Tick,
 )
 from companion.session.intents import Intent
+from companion.session import wording
 from companion.session.profile import Profile
 from session_helpers import SAFE, Collector, run_script, step_at
 
@@ -98,12 +99,20 @@ def test_each_shortened_step_is_named_by_its_foot_area_and_technique():
            "small circles; right foot, long strokes alternating with short circular strokes." in out.said()
 
 
-def test_more_time_beyond_what_can_be_won_back_is_said_and_bounded():
+def test_more_time_beyond_what_can_be_won_back_says_the_running_total():
     lines = "".join(f"{3 + i // 2:02d}:{10 + 20 * (i % 2):02d} more time\n" for i in range(40))
-    engine, out = run_script(SAFE + lines)
-    assert engine.overrun_asked > 0
-    assert out.of("end")[0]["duration"] == pytest.approx(BUDGET + engine.overrun_asked)
-    assert any("The session will run" in t for t in out.said())
+    _, out = run_script(SAFE + lines)
+    over = out.of("end")[0]["duration"] - BUDGET
+    totals = [t.split("will now run ")[1] for t in out.said() if "longer than planned" in t]
+    assert over > 0 and len(totals) > 1 and len(set(totals)) == len(totals)  # each says the new total
+    assert totals[-1] == f"{wording.duration_words(over)} longer than planned."
+
+
+def test_going_back_near_the_end_says_the_session_runs_longer():
+    _, out = run_script(SAFE + "17:50 back\n17:55 back\n")
+    over = out.of("end")[0]["duration"] - BUDGET
+    assert over > 0
+    assert f"Going back. The session will now run {wording.duration_words(over)} longer than planned." in out.said()
 
 
 def test_less_time_shortens_this_step_only():
@@ -220,7 +229,9 @@ def test_swelling_removes_toe_to_ankle_strokes_and_keeps_all_pressure_light():
     assert "left-toe-to-ankle" not in ids and "right-toe-to-ankle" not in ids
     assert {s["pressure"] for s in out.of("step")} <= {"none", "light"}
     _, more = run_script("> no\n> no\n> yes\n> no\n04:00 more pressure\n")
-    assert "With swelling, we keep the pressure light." in more.said()
+    assert "Since there is swelling, we keep the pressure light." in more.said()
+    _, unsure = run_script("> no\n> no\n> skip\n> no\n04:00 more pressure\n")
+    assert "Since I could not confirm there is no swelling, we keep the pressure light." in unsure.said()
 
 
 @pytest.mark.parametrize("answers", ["> yes\n", "> no\n> yes\n", "> skip\n", "> no\n> pardon\n> what\n> hmm\n"])
@@ -250,6 +261,13 @@ def test_a_physician_clearance_starts_gently():
     _, out = run_script("> yes\n> no\n> no\n> no\n", cleared=True)
     assert out.of("end")[0]["reason"] == "routine complete"
     assert {s["pressure"] for s in out.of("step")} <= {"none", "light"}
+
+
+def test_a_physician_cleared_client_hears_the_clearance_once_and_how_to_work_around_a_wound():
+    _, out = run_script("> yes\n> yes\n> no\n> no\n" + RATINGS, cleared=True)
+    said = " ".join(out.said())
+    assert said.count("You have said a physician cleared this massage.") == 1
+    assert said.count("Work around any wound or infected skin, never over it.") == 1
 
 
 def test_a_physician_cleared_client_keeps_light_pressure_when_asking_for_more():

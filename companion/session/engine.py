@@ -101,7 +101,6 @@ class Engine:
         self.pain_reports = 0
         self.offer_end_at = OFFER_END_EVERY  # the pain report at which ending the session is offered next
         self.keep_light: str | None = None  # why the pressure stays light throughout, said when more is asked for
-        self.overrun_asked = 0.0  # time added on request that could not be won back
         self.ratings: dict[str, dict[str, int | None]] = {"before": {}, "after": {}}
         self.last_said = ""
         self.slots: tuple[str | None, str | None] = (None, None)  # the foot and area said with the last answer
@@ -264,14 +263,15 @@ class Engine:
                 f"profile-pressure-{foot}-{area}",
                 f"Last time you preferred {pressure} pressure on {wording.spot(foot, area)}. Keep that?",
                 "yesno", self._keep_preference(foot, area, pressure)))
-        safety = [
+        safety = [  # (id, question, what it asks about, what to do when a physician has cleared it anyway)
             ("circulation", "First, a short safety check. Is there a known circulation disorder, a blood clot, "
-             "or diabetes affecting the feet?", "a circulation disorder, a blood clot or diabetes affecting the feet"),
+             "or diabetes affecting the feet?", "a circulation disorder, a blood clot or diabetes affecting the feet",
+             ""),
             ("skin", "Is there an open wound, a skin condition or an infection on the feet?",
-             "an open wound, a skin condition or an infection"),
+             "an open wound, a skin condition or an infection", "Work around any wound or infected skin, never over it."),
         ]
-        for qid, text, why in safety:
-            self.questions.append(Question(qid, text + " Say yes or no.", "yesno", self._contraindication(why),
+        for qid, text, why, care in safety:
+            self.questions.append(Question(qid, text + " Say yes or no.", "yesno", self._contraindication(why, care),
                                            record={"question": qid}))
         self.questions.append(Question("swelling", "Is there swelling in the feet or ankles?", "yesno",
                                        self._swelling_answer, record={"question": "swelling"}))
@@ -310,15 +310,18 @@ class Engine:
             return self._plan_records(changes) + [Record("preference", {"foot": foot, "area": area, "pressure": pressure})]
         return on_answer
 
-    def _contraindication(self, why: str) -> Callable[[Answer], list[Action]]:
+    def _contraindication(self, why: str, care: str) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:
             if value is False:
                 return []
             if self.options.cleared_by_physician:
-                self.keep_light = "As this massage needed a physician's clearance, we keep the pressure light."
+                cleared = "As this massage needed a physician's clearance, we keep the pressure light."
+                said = [] if self.keep_light == cleared else [
+                    "You have said a physician cleared this massage. I'll keep the pressure light throughout."]
+                self.keep_light = cleared
                 changes = adapt.all_light(self.plan, "contraindication cleared by a physician")
-                return self._plan_records(changes) + [self._say(
-                    "You have said a physician cleared this massage. I'll keep the pressure light throughout.", "confirm")]
+                text = " ".join(said + [care]).strip()
+                return self._plan_records(changes) + ([self._say(text, "confirm")] if text else [])
             said = "you said there is" if value else "I could not rule out"
             self.questions.clear()
             return [self._say(
@@ -331,8 +334,8 @@ class Engine:
     def _swelling_answer(self, value: Answer) -> list[Action]:
         if value is False:
             return []
-        self.keep_light = "With swelling, we keep the pressure light."
         why = "there is swelling" if value else "I could not confirm there is no swelling"
+        self.keep_light = f"Since {why}, we keep the pressure light."
         changes = adapt.for_swelling(self.plan, why.replace("I could not confirm", "not confirmed"))
         return self._plan_records(changes) + [self._say(
             f"Since {why}, I'll keep the pressure light throughout and leave out the pressure strokes toward the ankle.",
@@ -552,25 +555,27 @@ class Engine:
         cost = self.elapsed + (self.plan[target].duration if target != self.index else 0.0)
         self.plan_budget -= cost
         need = min(cost, max(0.0, adapt.total(self.plan) - self.plan_budget))
-        changes, over = adapt.win_back(self.plan, self.index, need, "to stay on time after going back")
-        self.overrun_asked += over
+        changes, _ = adapt.win_back(self.plan, self.index, need, "to stay on time after going back")
         out: list[Action] = [Record("plan", {"change": "back", "step": self.plan[target].step.id, "reason": "asked to go back"})]
-        out += self._plan_records(changes) + [Say("Going back.", "confirm")]
+        out += self._plan_records(changes) + [Say("Going back." + self._overrun(), "confirm")]
         self.index = target
         return out + self._begin_step(target, previous=None)
 
     def _more_time(self) -> list[Action]:
-        changes, over = adapt.extend(self.plan, self.index, EXTRA_SECONDS, self.plan_budget)
-        self.overrun_asked += over
+        changes, _ = adapt.extend(self.plan, self.index, EXTRA_SECONDS, self.plan_budget)
         self.fired.discard("ten")
         shortened = [self._step_by_id(str(c["step"])) for c in changes if c["change"] == "shorten"]
         text = "Thirty more seconds here."
         if shortened:
             names = "; ".join(dict.fromkeys(wording.step_name(s) for s in shortened))
             text += f" To stay on time I've shortened: {names}."
-        elif over > 0:
-            text += f" The session will run {wording.duration_words(over)} longer."
-        return self._plan_records(changes) + [Say(text, "confirm")]
+        return self._plan_records(changes) + [Say(text + self._overrun(), "confirm")]
+
+    def _overrun(self) -> str:
+        """How much longer than planned the session now runs, when requests made it so (after the optional
+        steps gave back what they could): the running total, not this request's share."""
+        over = adapt.total(self.plan) - self.plan_budget
+        return f" The session will now run {wording.duration_words(over)} longer than planned." if over >= 5 else ""
 
     def _less_time(self) -> list[Action]:
         changes = adapt.shorten(self.plan, self.index, EXTRA_SECONDS, self.elapsed)
