@@ -70,6 +70,15 @@ def test_pause_stops_the_timers_and_resume_goes_on():
     assert step_at(out, 309)["id"] == "left-warm"
 
 
+def test_stop_while_paused_can_be_answered_and_no_keeps_the_pause():
+    _, out = run_script(SAFE + RATINGS + "03:10 pause\n03:20 stop\n03:25 no\n03:40 resume\n")
+    assert "All right. We are still paused; say resume when you are ready." in out.said()
+    assert out.of("resume")[0]["t"] == 220 and step_at(out, 230)["id"] == "left-warm"
+    _, ended = run_script(SAFE + RATINGS + "03:10 pause\n03:20 stop\n03:25 yes\n> 4\n")
+    assert "We'll stop the massage here. Rest the feet for a moment." in ended.said()
+    assert [r["value"] for r in ended.of("rating") if r["when"] == "after"][0] == 4
+
+
 def test_skip_back_and_repeat():
     _, out = run_script(SAFE + "00:30 skip\n01:20 go back\n01:25 say that again\n")
     steps = out.of("step")
@@ -77,8 +86,13 @@ def test_skip_back_and_repeat():
     assert steps[4]["id"] == "left-warm" and steps[4]["t"] == 260
     assert out.of("plan")[0] == {"t": 30, "type": "plan", "change": "skip", "step": "soak", "reason": "asked to skip"}
     repeated = [e["text"] for e in out.of("say") if e["t"] == 85]
-    announced = [e["text"] for e in out.of("say") if e["t"] == 80 and e["kind"] == "announce"]
-    assert repeated == announced
+    assert repeated == ["Both feet. Cleansing foot soak, one minute and fifty-five seconds left. Soak both feet briefly "
+                        "in a warm, cleansing foot bath. It cleans the skin and relaxes the feet."]  # not "two minutes"
+    engine = build_engine("foot-circulation", 20)
+    engine.start(0)
+    for intent in (Intent("no"), Intent("no"), Intent("repeat")):
+        said = [a.text for a in engine.handle(Heard(intent, 5.0)) if isinstance(a, Say)]
+    assert said == ["Is there swelling in the feet or ankles?"]  # a question, as it was asked
 
 
 def test_more_time_extends_the_step_and_keeps_the_session_within_its_budget():
@@ -173,12 +187,28 @@ def test_ending_is_offered_at_the_third_pain_then_again_only_three_reports_later
     assert [said[i - 1] for i in offers] == ["That is the third time it hurt.", "That is the sixth time it hurt."]
 
 
+def test_pain_during_the_soak_marks_no_spot_unless_one_is_named():
+    _, out = run_script(SAFE + RATINGS + "00:30 ouch\n01:00 that hurts\n")
+    assert out.of("sensitive") == [] and not [p for p in out.of("plan") if p["change"] == "skip"]
+    assert "Ease off now and take your time. If a spot hurts, say where: for example, pain in my left heel." in out.said()
+    _, named = run_script(SAFE + RATINGS + "00:30 pain in my left heel\n")
+    assert [(e["foot"], e["area"]) for e in named.of("sensitive")] == [("left", "heel")]
+
+
+def test_pain_twice_on_both_whole_feet_stops_rather_than_calling_the_massage_complete():
+    _, out = run_script(SAFE + RATINGS + "03:10 pain in both feet\n03:20 pain in both feet\n")
+    said = out.said()
+    assert "Ease off now. We'll leave both feet alone for the rest of the session." in said
+    assert not any("The massage is complete" in t for t in said)
+    assert out.of("end")[0]["reason"] == "ended after repeated pain"
+
+
 def test_pain_while_the_end_question_is_open_asks_it_once_again():
     engine = build_engine("foot-circulation", 20)
     engine.start(0)
     for t, intent in enumerate([Intent("no")] * 4 + [Intent("number", value=3)] * 4 + [Intent("pain")] * 4):
         said = [a.text for a in engine.handle(Heard(intent, float(t))) if isinstance(a, Say)]
-    assert said[0].startswith("Ease off now.") and said[1:] == ["Would you like to end the session?"]
+    assert said[0].startswith("Ease off now") and said[1:] == ["Would you like to end the session?"]
     assert engine.asking.id == "end-after-pain" and not engine.questions
 
 
@@ -292,6 +322,8 @@ def test_a_painful_spot_from_the_safety_check_is_sore_from_the_start():
     ("> my left heel\n", [], ("left", "heel")),  # the spot alone is a yes
     ("> left foot\n> heel\n", ["Which area: toes, ball, arch, heel or ankle?"], ("left", "heel")),
     ("> the arch\n> right\n", ["Which foot: left, right or both?"], ("right", "arch")),
+    ("> my left heel hurts\n", [], ("left", "heel")),  # pain names the spot: a yes, not "ease off"
+    ("> yes, my left heel is painful\n", [], ("left", "heel")),
 ])
 def test_a_painful_spot_named_in_the_answer_is_not_asked_for_again(answers, asked, spot):
     _, out = run_script("> no\n> no\n> no\n" + answers)

@@ -32,8 +32,8 @@ MAX_TRIES = 3  # a question is asked at most three times (twice again after an u
 OFFER_END_EVERY = 3  # pain reports: ending is offered at the third, then again three reports after each offer
 REMIND_AFTER_S = 30.0  # an unanswered question is asked again after this long (twice at most)
 MAX_REMINDERS = 2
-# "spot": is there a painful spot? yes or no, or the spot itself ("my left heel"), which is a yes.
-ANSWERS = {"yesno": ("yes", "no"), "spot": ("yes", "no", "foot", "area"), "number": ("number",), "foot": ("foot",),
+# "spot": is there a painful spot? yes or no, or the spot itself ("my left heel", "my left heel hurts"): a yes.
+ANSWERS = {"yesno": ("yes", "no"), "spot": ("yes", "no", "foot", "area", "pain"), "number": ("number",), "foot": ("foot",),
            "area": ("area",)}
 VOICE_INTENTS = {"slower": ("rate", -1), "faster": ("rate", 1), "louder": ("volume", 1),
                  "quieter": ("volume", -1), "change_voice": ("voice", 1)}
@@ -448,6 +448,8 @@ class Engine:
         record = Record("intent", {"intent": intent.name, "text": intent.text, "value": intent.value})
         if self.stage == "ended":
             return [record]
+        if intent.name == "pain" and self.asking is not None and self.asking.expects == "spot" and not self.paused:
+            return [record] + self._answer(intent)  # "my left heel hurts" answers "is there a painful spot?"
         if intent.name in ("pain", "stop"):  # barge-in: silence first, in the same tick
             return [StopSpeech(), record] + (self._pain(intent) if intent.name == "pain" else self._confirm_stop())
         if intent.name == "pause":
@@ -457,14 +459,14 @@ class Engine:
         if intent.name == "help":
             return [record, self._say(self._help_text(), "help")]
         if intent.name == "repeat":
-            return [record, Say(self.last_said or "Nothing yet.", "confirm")]
+            return [record, Say(self._repeat_text(), "confirm")]
         if intent.name == "where":
             return [record, Say(self._where(with_next=True), "confirm")]
         if intent.name in VOICE_INTENTS:
             setting, direction = VOICE_INTENTS[intent.name]
             return [record, AdjustVoice(setting, direction), Record("voice", {"setting": setting, "direction": direction}),
                     Say(VOICE_WORDS[intent.name], "confirm")]
-        if self.paused:
+        if self.paused and not (self.asking is not None and self.asking.id == "confirm-stop"):
             return [record, Say("We are paused. Say resume when you are ready.", "confirm")]
         if self.asking is not None:
             return [record] + self._answer(intent)
@@ -476,6 +478,15 @@ class Engine:
         if intent.name in handlers:
             return [record] + handlers[intent.name]()
         return [Record("intent", {**record.data, "ignored": True})]
+
+    def _repeat_text(self) -> str:
+        """The open question, or during a step its announcement with the time now left (the one said at its
+        start gave the whole duration), or else the last thing announced."""
+        if self.asking is None and self.current is not None:
+            planned = self.current
+            left = max(0.0, planned.duration - self.elapsed)
+            return wording.announcement(planned.step, planned.pressure, left, remaining=True)
+        return self.last_said or "Nothing yet."
 
     def _help_text(self) -> str:
         words = self.options.help_words or ("pause", "resume", "skip", "pain", "where am I", "stop")
@@ -516,7 +527,7 @@ class Engine:
         out: list[Action] = [Record("resume", {}), Earcon("understood")]
         if self.asking is not None:
             return out + [Say("Resuming.", "confirm")] + self._ask(self.asking)
-        if self.stage == "opening" and self.questions:
+        if self.questions or self.stage != "steps":  # questions waited for the pause (a stop question came in it)
             return out + [Say("Resuming.", "confirm")] + self._ask_next()
         # what to do again, with how firmly: "pause" often cuts the step's announcement short
         planned = self.plan[self.index]
@@ -619,24 +630,33 @@ class Engine:
         out: list[Action] = []
         planned = self.current
         if planned is None:  # no touch under way (questions, ratings): ease off, then the open question again
-            out.append(self._say("Ease off now and take your time.", "warning"))
-            return out + (self._ask(self.asking) if self.asking is not None and not self.paused else [])
+            return [self._say("Ease off now and take your time.", "warning")] + self._ask_again()
         step = planned.step
         foot = intent.foot or step.foot
         area = intent.area or step.area
         self.pain_reports += 1
-        out += self._mark_sore(foot, area, "pain reported")
         where = wording.spot(foot, area)
-        if self.sore[(foot, area)] >= 2:
+        if not (step.touches or intent.foot or intent.area):  # the soak: nothing is marked sore unless named
+            out.append(self._say("Ease off now and take your time. If a spot hurts, say where: for example, "
+                                 "pain in my left heel.", "warning"))
+        elif self.sore.get((foot, area), 0) >= 1:
+            out += self._mark_sore(foot, area, "pain reported")
             changes = adapt.skip_area(self.plan, self.index, foot, area, f"pain reported twice at {where}")
             out += self._plan_records(changes) + [self._say(f"Ease off now. We'll leave {where} alone for the rest of the session.", "warning")]
+            if not any(p.active for p in self.plan[self.index :]):  # nothing left to massage: not "complete"
+                return out + self._closing("ended after repeated pain")
         else:
+            out += self._mark_sore(foot, area, "pain reported")
             out.append(self._say(f"Ease off now. I'll keep {where} light from here and skip the point work there.", "warning"))
         if self.pain_reports >= self.offer_end_at:
             self.offer_end_at = self.pain_reports + OFFER_END_EVERY
             out.append(self._say(f"That is the {wording.ordinal_words(self.pain_reports)} time it hurt.", "warning"))
             return out + self._offer_end()
-        return out + (self._ask(self.asking) if self.asking is not None and not self.paused else [])
+        return out + self._ask_again()
+
+    def _ask_again(self) -> list[Action]:
+        """The open question once more, after an interruption (unless paused: resume asks it)."""
+        return self._ask(self.asking) if self.asking is not None and not self.paused else []
 
     def _mark_sore(self, foot: str, area: str, reason: str) -> list[Action]:
         """Mark a spot sore for this session and soften the rest of the plan there."""
@@ -666,7 +686,8 @@ class Engine:
 
         def on_answer(value: Answer) -> list[Action]:
             if not value:
-                return [Say("Let's continue.", "confirm")]
+                return [Say("All right. We are still paused; say resume when you are ready." if self.paused
+                            else "Let's continue.", "confirm")]
             if self.stage == "opening":
                 self.questions.clear()
                 return [self._say("Stopping before the massage.", "confirm")] + self._end("stopped by the user")

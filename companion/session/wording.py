@@ -91,19 +91,22 @@ def _plural(foot: str, area: str) -> bool:
     return area == "toes" or (foot, area) == ("both", "whole")
 
 
-def step_heading(step: Step, pressure: str, duration: float, with_place: bool = True, technique: bool = True) -> str:
+def step_heading(step: Step, pressure: str, duration: float, with_place: bool = True, technique: bool = True,
+                 remaining: bool = False) -> str:
     """"Left foot, arch. Fingertip friction in very small circles, light pressure, thirty seconds."; without
-    ``technique`` (the same as the step before): "Left foot, arch. Same technique, light pressure, thirty seconds." """
+    ``technique`` (the same as the step before): "Left foot, arch. Same technique, light pressure, thirty seconds.";
+    ``remaining``: the duration is what is left ("…, fifteen seconds left.")."""
     parts = [step.technique[0].upper() + step.technique[1:] if technique else "Same technique"]
     if pressure != "none":
         parts.append(f"{pressure} pressure")
-    parts.append(duration_words(duration))
+    parts.append(duration_words(duration) + (" left" if remaining else ""))
     heading = f"{', '.join(parts)}."
     return f"{place(step.foot, step.area).capitalize()}. {heading}" if with_place else heading
 
 
-def announcement(step: Step, pressure: str, duration: float, with_place: bool = True, technique: bool = True) -> str:
-    return f"{step_heading(step, pressure, duration, with_place, technique)} {step.instruction}"
+def announcement(step: Step, pressure: str, duration: float, with_place: bool = True, technique: bool = True,
+                 remaining: bool = False) -> str:
+    return f"{step_heading(step, pressure, duration, with_place, technique, remaining)} {step.instruction}"
 
 
 def step_name(step: Step) -> str:
