@@ -31,12 +31,15 @@ class LiveOptions:
     lang: str = "en"
 
 
-def read_lines(stream: TextIO, inbox: queue.SimpleQueue) -> threading.Thread:
-    """Typed commands (one per line) into the inbox, on a daemon thread."""
+def read_lines(stream: TextIO, inbox: queue.SimpleQueue, only_input: bool = False) -> threading.Thread:
+    """Typed commands (one per line) into the inbox, on a daemon thread. ``only_input``: the keyboard is the
+    only way to answer (a typed session), so the end of its input is reported too."""
     def reader() -> None:
         for line in stream:
             if line.strip():
                 inbox.put(("text", line.strip()))
+        if only_input:
+            inbox.put(("input ended",))
 
     thread = threading.Thread(target=reader, name="stdin-reader", daemon=True)
     thread.start()

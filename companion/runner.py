@@ -174,10 +174,16 @@ class Clock:
 def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQueue, table: PhraseTable,
              tick: float = 0.1) -> None:
     """Drive the session in real time until it ends. The inbox carries ("text", words), ("intent", Intent),
-    ("lost", what), ("back", what) and ("end", reason) from input threads and signal handlers."""
+    ("lost", what), ("back", what) and ("end", reason) from input threads and signal handlers, and
+    ("input ended",) when nobody can answer any more (typed input piped in and used up): the steps still
+    run, but a question then ends the session, which would otherwise wait for ever."""
     engine = session.engine
     session.start(clock())
+    answerable = True
     while not engine.finished:
+        if not answerable and engine.asking is not None:
+            session.feed(EndRequested("typed input ended", clock(), ratings=False))
+            break
         try:
             item = inbox.get(timeout=tick)
         except queue.Empty:
@@ -185,6 +191,8 @@ def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQu
             continue
         now = clock()
         kind = item[0]
+        if kind == "input ended":
+            answerable = False
         if kind == "text":
             session.feed(Heard(understand(table, item[1]), now))
         elif kind == "intent":

@@ -49,3 +49,15 @@ def test_a_typed_session_runs_to_the_end_and_is_stored(tmp_path):
     summary = store.sessions()[-1]
     assert summary.status == "ended"
     assert {r.measure: (r.before, r.after) for r in summary.ratings}["colour"] == (3, 5)
+
+
+def test_a_typed_session_whose_piped_input_runs_out_ends_at_the_next_question(tmp_path):
+    """The steps run to the end; the ratings nobody can type end the session instead of waiting for ever."""
+    db = tmp_path / "typed.sqlite3"
+    done = subprocess.run([sys.executable, "-m", "companion", "session", "--text", "--plain", "--speed", "1000",
+                           "--db", str(db)], input="no\nno\nno\nno\n3\n3\n3\n3\n", capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "end: reason=typed input ended" in done.stdout
+    assert "Now let's rate how the feet feel" in done.stdout  # the steps ran; the first rating was asked
+    assert Store(db).sessions()[-1].status == "ended"

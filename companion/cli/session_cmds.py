@@ -130,12 +130,12 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
             return [PlainSink(sys.stdout)]
         return [Screen(session_engine)]
 
-    def keyboard(inbox):
-        live.read_lines(sys.stdin, inbox)
+    def keyboard(inbox, only_input: bool = False):
+        live.read_lines(sys.stdin, inbox, only_input)
         return lambda: None
 
     if text or engine == "text":
-        live.run(options, outputs, keyboard, warn)
+        live.run(options, outputs, lambda inbox: keyboard(inbox, only_input=True), warn)
         return
     from companion.voice import VoiceIO
 
