@@ -2,7 +2,7 @@
 
     # comment
     > no                    the answer to the next question the companion asks, in order
-    02:30 more pressure     said at 2 min 30 s of session time
+    02:30 more pressure     said at 2 min 30 s of session time  # a comment after a line
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ def parse_script(text: str, origin: str = "<script>") -> Script:
     """Parse a script; UserError ``origin:line: problem`` on the first bad line."""
     script = Script()
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
+        if not line:
             continue
         if line.startswith(">"):
             answer = line[1:].strip()

@@ -1,8 +1,10 @@
 """The session commands as a person runs them: config defaults, the typed session, the simulator's JSON."""
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -61,3 +63,17 @@ def test_a_typed_session_whose_piped_input_runs_out_ends_at_the_next_question(tm
     assert "end: reason=typed input ended" in done.stdout
     assert "Now let's rate how the feet feel" in done.stdout  # the steps ran; the first rating was asked
     assert Store(db).sessions()[-1].status == "ended"
+
+
+def test_the_readmes_simulation_script_runs_the_session_it_describes(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    script = re.search(r"Script lines:\n\n```\n(.*?)```", readme, re.S).group(1)
+    (tmp_path / "s.txt").write_text(script)
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.txt"), "--json", "--db", str(tmp_path / "h.db")])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines()]
+    heard = [e["text"] for e in events if e["type"] == "intent"]
+    assert heard[0] == "no" and heard[8:10] == ["more time", "pain in my left heel"]  # comments left out
+    assert [(e["foot"], e["area"]) for e in events if e["type"] == "sensitive"] == [("left", "heel")]
+    assert [e["value"] for e in events if e["type"] == "rating"] == [3, 2, 4, 3, 4, 3, 4, 4]
+    assert events[-1]["reason"] == "routine complete"
