@@ -70,6 +70,23 @@ def test_pocketsphinx_model_present(monkeypatch):
     assert not check.ok and "pocketsphinx" in check.fix
 
 
+def test_whisper_loads_and_a_bad_model_directory_is_an_optional_failure_with_its_fix(monkeypatch, tmp_path):
+    check = doctor.check_whisper()
+    assert check.ok and not check.essential and check.detail  # the model's directory
+    monkeypatch.setenv("COMPANION_WHISPER_MODEL", str(tmp_path))  # empty: no model.bin
+    check = doctor.check_whisper()
+    assert not check.ok and not check.essential and "COMPANION_WHISPER_MODEL" in check.fix
+
+
+def test_the_default_voice_can_speak_or_says_how_to_fix_it(monkeypatch):
+    from companion.speech import synth
+
+    assert doctor.check_default_voice().ok
+    monkeypatch.setattr(synth, "unavailable_reason", lambda engine, voice: "pip install piper-tts")
+    check = doctor.check_default_voice()
+    assert not check.ok and check.essential and check.fix == "pip install piper-tts"
+
+
 def test_no_vosk_model_is_an_optional_failure(monkeypatch):
     monkeypatch.setattr(models, "installed_models", lambda: [])
     check = doctor.check_vosk_models()

