@@ -36,8 +36,12 @@ def run() -> None:
     except click.exceptions.Abort:
         click.echo("companion: aborted", err=True)
         raise SystemExit(130) from None
+    except click.UsageError as exc:  # click's own is four lines: usage, a hint, a blank line, the error
+        where = exc.ctx.command_path if exc.ctx is not None else "companion"
+        click.echo(f"{where}: {exc.format_message()} (see: {where} --help)", err=True)
+        raise SystemExit(exc.exit_code) from None
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"companion: {exc.format_message()}", err=True)
         raise SystemExit(exc.exit_code) from None
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
