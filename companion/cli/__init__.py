@@ -29,7 +29,7 @@ def run() -> None:
     from companion.errors import UserError
 
     try:
-        code = main(standalone_mode=False)
+        code = main(standalone_mode=False, prog_name="companion")
     except UserError as exc:
         click.echo(f"companion: {exc}", err=True)
         raise SystemExit(exc.exit_code) from None
