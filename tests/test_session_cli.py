@@ -77,3 +77,11 @@ def test_the_readmes_simulation_script_runs_the_session_it_describes(tmp_path):
     assert [(e["foot"], e["area"]) for e in events if e["type"] == "sensitive"] == [("left", "heel")]
     assert [e["value"] for e in events if e["type"] == "rating"] == [3, 2, 4, 3, 4, 3, 4, 4]
     assert events[-1]["reason"] == "routine complete"
+
+
+def test_a_voice_session_with_an_unknown_routine_says_so_before_opening_audio(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "companion", "session", "--routine", "nope", "--db",
+                           str(tmp_path / "h.db")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["companion: no routine named 'nope'; known: foot-circulation "
+                                        "(see: companion routines list)"]

@@ -137,8 +137,10 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
     if text or engine == "text":
         live.run(options, outputs, lambda inbox: keyboard(inbox, only_input=True), warn)
         return
+    from companion.plan.loader import load_routine
     from companion.voice import VoiceIO
 
+    load_routine(routine)  # a mistake in it is said before the microphone and the model are opened
     voice_io = VoiceIO(engine=engine, lang=lang, voice=voice, input_device=input_device, output_device=output_device,
                        announce=warn, show_heard=warn if show_heard else None)
 
