@@ -203,6 +203,13 @@ def test_pain_twice_on_both_whole_feet_stops_rather_than_calling_the_massage_com
     assert out.of("end")[0]["reason"] == "ended after repeated pain"
 
 
+def test_pain_mentions_point_work_only_when_some_is_left_to_skip():
+    _, early = run_script(SAFE + RATINGS + "03:10 pain\n")
+    assert "Ease off now. I'll keep your left foot light from here and skip the point work there." in early.said()
+    _, late = run_script(SAFE + RATINGS + "11:10 pain\n")  # the left foot's final circle: no point work after it
+    assert "Ease off now. I'll keep your left foot light from here." in late.said()
+
+
 def test_pain_while_the_end_question_is_open_asks_it_once_again():
     engine = build_engine("foot-circulation", 20)
     engine.start(0)

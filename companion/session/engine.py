@@ -646,8 +646,10 @@ class Engine:
             if not any(p.active for p in self.plan[self.index :]):  # nothing left to massage: not "complete"
                 return out + self._closing("ended after repeated pain")
         else:
-            out += self._mark_sore(foot, area, "pain reported")
-            out.append(self._say(f"Ease off now. I'll keep {where} light from here and skip the point work there.", "warning"))
+            marked = self._mark_sore(foot, area, "pain reported")
+            skips = any(isinstance(a, Record) and a.data.get("change") == "skip" for a in marked)
+            point_work = " and skip the point work there" if skips else ""
+            out += marked + [self._say(f"Ease off now. I'll keep {where} light from here{point_work}.", "warning")]
         if self.pain_reports >= self.offer_end_at:
             self.offer_end_at = self.pain_reports + OFFER_END_EVERY
             out.append(self._say(f"That is the {wording.ordinal_words(self.pain_reports)} time it hurt.", "warning"))
