@@ -102,8 +102,9 @@ _SET_CHECKS: dict[str, Callable[[str], str | None]] = {"voice": _known_voice, "r
 # -- reading -------------------------------------------------------------------------------------
 
 
-def load_config(path: Path | None = None) -> Config:
-    """The defaults in the config file; every field None if there is no file."""
+def load_config(path: Path | None = None, without: str | None = None) -> Config:
+    """The defaults in the config file; every field None if there is no file. ``without``: a setting
+    left out unread, so that setting or unsetting it repairs a file where its value is wrong."""
     path = path or config_path()
     try:
         text = path.read_text("utf-8")
@@ -111,19 +112,27 @@ def load_config(path: Path | None = None) -> Config:
         return Config()
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read the config file ({exc.__class__.__name__}); fix or delete it") from None
-    return parse_config(text, str(path))
+    return parse_config(text, str(path), without)
 
 
-def parse_config(text: str, origin: str) -> Config:
-    raw = parse_toml(text, origin)
+def parse_config(text: str, origin: str, without: str | None = None) -> Config:
+    """The settings in ``text`` (from ``origin``), all but ``without``; each mistake says how to repair it."""
+    try:
+        raw = parse_toml(text, origin)
+    except UserError as exc:
+        raise UserError(f"{exc}; edit the file to fix it") from None
     values: dict[str, Any] = {}
     for key, value in raw.items():
         line = _line_of(text, key)
         if key not in _CHECKS:
-            raise UserError(f"{origin}:{line}: unknown setting {key!r}; known: {', '.join(KEYS)}")
+            raise UserError(f"{origin}:{line}: unknown setting {key!r} (known: {', '.join(KEYS)}); "
+                            "delete that line from the file")
+        if key == without:
+            continue
         problem = _CHECKS[key](value)
         if problem:
-            raise UserError(f"{origin}:{line}: {key} {problem}")
+            raise UserError(f"{origin}:{line}: {key} {problem}; fix it with: companion config set {key} VALUE "
+                            f"(or: companion config unset {key})")
         values[key] = value
     return Config(**values)
 
@@ -163,10 +172,10 @@ def parse_value(key: str, value: str) -> str | int:
 
 
 def set_value(key: str, value: str, path: Path | None = None) -> Config:
-    """Check ``value`` and store it under ``key``; returns the new config."""
+    """Check ``value`` and store it under ``key``, whatever the file held there; returns the new config."""
     path = path or config_path()
     name = normalise_key(key)
-    config = replace(load_config(path), **{name: parse_value(name, value)})
+    config = replace(load_config(path, without=name), **{name: parse_value(name, value)})
     write_config(config, path)
     return config
 
@@ -174,7 +183,7 @@ def set_value(key: str, value: str, path: Path | None = None) -> Config:
 def unset_value(key: str, path: Path | None = None) -> Config:
     """Remove ``key`` from the file: the built-in default applies again."""
     path = path or config_path()
-    config = replace(load_config(path), **{normalise_key(key): None})
+    config = load_config(path, without=normalise_key(key))
     write_config(config, path)
     return config
 

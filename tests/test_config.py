@@ -65,8 +65,12 @@ def test_bad_values_are_refused_with_the_allowed_ones(key: str, value: str, mess
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('engine = "vosk"\nminutes = 40\n', ":2: minutes must be a whole number of minutes from 15 to 30"),
-        ('engine = "vosk"\n\ncolour = "blue"\n', ":3: unknown setting 'colour'"),
+        ('engine = "vosk"\nminutes = 40\n', ":2: minutes must be a whole number of minutes from 15 to 30; "
+                                             "fix it with: companion config set minutes VALUE "
+                                             "(or: companion config unset minutes)"),
+        ('engine = "vosk"\n\ncolour = "blue"\n', ":3: unknown setting 'colour' (known: voice, engine, lang, "
+                                                 "input_device, output_device, minutes, routine, client); "
+                                                 "delete that line from the file"),
         ('lang = "en"\nengine = vosk\n', ":2: not valid TOML"),
         ('minutes = "20"\n', ":1: minutes must be a whole number"),
         ('"\\u000a" = []\n', ":1: unknown setting '\\n'"),  # a quoted key with a line break: still one line
@@ -89,3 +93,22 @@ def test_cli_show_set_path(config_dir: Path) -> None:
     assert runner.invoke(main, ["config", "path"]).output == f"{config_dir / 'config.toml'}\n"
     result = runner.invoke(main, ["config", "set", "engine", "siri"])
     assert result.exit_code != 0 and isinstance(result.exception, UserError)
+
+
+@pytest.mark.parametrize("command", [["unset", "minutes"], ["set", "minutes", "20"]])
+def test_set_and_unset_repair_a_wrong_value(config_dir: Path, command: list[str]) -> None:
+    config_dir.mkdir()
+    config_path().write_text('engine = "vosk"\nminutes = 45\n')
+    result = CliRunner().invoke(main, ["config", *command])
+    assert result.exit_code == 0, result.exception
+    assert load_config() == Config(engine="vosk", minutes=20 if command[0] == "set" else None)
+
+
+def test_a_repair_is_still_checked_and_other_mistakes_still_count(config_dir: Path) -> None:
+    config_dir.mkdir()
+    config_path().write_text('engine = "vosk"\nminutes = 45\n')
+    with pytest.raises(UserError, match="^minutes must be a whole number of minutes from 15 to 30, not '50'"):
+        set_value("minutes", "50")
+    with pytest.raises(UserError, match=rf"^{config_path()}:2: minutes .*companion config unset minutes\)$"):
+        set_value("engine", "whisper")
+    assert config_path().read_text() == 'engine = "vosk"\nminutes = 45\n'

@@ -28,7 +28,7 @@ foot = "each"
 area = "whole"
 technique = "palm warming"
 pressure = "light"
-duration = 60
+duration = 150
 instruction = "Warm the foot."
 """
 
@@ -72,7 +72,7 @@ def test_scaling_fits_the_chosen_length_and_keeps_minimums(minutes):
 
 
 def test_scaling_refuses_a_length_below_the_minimums():
-    routine = parse_routine(MINIMAL.replace("duration = 60", "duration = 60\nmin_duration = 50"), "mini.toml")
+    routine = parse_routine(MINIMAL.replace("duration = 150", "duration = 150\nmin_duration = 50"), "mini.toml")
     with pytest.raises(UserError, match="needs at least 1.7 minutes"):
         scale_steps(routine, 1)
 
@@ -84,7 +84,7 @@ def test_each_foot_steps_are_repeated_left_then_right():
 
 @pytest.mark.parametrize("change, line, message", [
     (("pressure = \"light\"", "pressure = \"hard\""), 16, "step 1: pressure 'hard' is not one of"),
-    (("duration = 60", "duration = -3"), 17, "'duration' must be a number of seconds"),
+    (("duration = 150", "duration = -3"), 17, "'duration' must be a number of seconds"),
     (("area = \"whole\"", "area = \"whole\"\ncolour = 3"), 15, "unknown key 'colour'"),
     (("instruction = \"Warm the foot.\"", ""), 10, "step 1: missing 'instruction'"),
     (("minutes = 5", "minutes = five"), 2, "not valid TOML"),
@@ -121,3 +121,107 @@ def test_user_routines_are_found_in_the_config_directory(tmp_path, monkeypatch):
     assert load_routine("mini").name == "mini"
     with pytest.raises(UserError, match="no routine named 'nope'"):
         load_routine("nope")
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "companion" / "plan" / "routines" / "foot-circulation.toml"
+
+
+def _shipped_with(line: int, new: str) -> str:
+    """The shipped routine with its 1-based ``line`` replaced by ``new``."""
+    lines = SHIPPED.read_text().splitlines()
+    assert lines[line - 1] in ('id = "position"', "[[step]]", 'id = "colour"'), lines[line - 1]
+    lines[line - 1] = new
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("line, new, at, message", [
+    (59, 'id = "soak"', 59, "step 2: id 'soak' is already used by step 1"),
+    (58, "[[steps]]", 58, "unknown key 'steps'; did you mean [[step]]?"),
+    (28, 'id = "warmth"', 28, "measure 2: id 'warmth' is already used by measure 1"),
+])
+def test_mistakes_in_tables_are_reported_at_their_own_line(tmp_path, line, new, at, message):
+    path = tmp_path / "mine.toml"
+    path.write_text(_shipped_with(line, new))
+    with pytest.raises(RoutineError) as error:
+        load_routine_file(path)
+    assert str(error.value).startswith(f"{path}:{at}: {message}")
+
+
+def test_an_each_step_clashing_with_a_one_foot_step_says_why():
+    text = MINIMAL + MINIMAL[MINIMAL.index("[[step]]"):].replace('"warm"', '"left-warm"').replace('"each"', '"left"')
+    with pytest.raises(RoutineError, match=r"^mini.toml:20: step 2: id 'left-warm' is already used by step 1 "
+                                           r"\(a foot = \"each\" step has the ids left-ID and right-ID\)"):
+        parse_routine(text.replace("duration = 150", "duration = 100"), "mini.toml")
+
+
+SHORT_OF_ITS_MINUTES = '''\
+name = "my-routine"          # lowercase, digits, dashes
+title = "My routine"
+minutes = 20                 # the length the durations below add up to; --minutes scales them
+source = "where it comes from"
+
+[phases]                     # phase id -> spoken title, announced when the phase changes
+warming = "Warming the tissue"
+
+[[measure]]                  # rated 1..5 before and after
+id = "warmth"
+label = "warmth of the feet"
+low = "cold"
+high = "warm"
+
+[[step]]
+id = "warm"                  # unique
+phase = "warming"
+foot = "each"
+area = "whole"
+technique = "palm warming"   # spoken
+pressure = "light"           # none | light | medium | firm
+duration = 75                # seconds
+min_duration = 45            # never shortened below this (default 15)
+instruction = "Use the broad surfaces of your palms to gently warm the foot."
+'''
+
+
+def test_minutes_must_be_what_the_steps_add_up_to(tmp_path):
+    path = tmp_path / "my-routine.toml"
+    path.write_text(SHORT_OF_ITS_MINUTES)
+    failed = CliRunner().invoke(main, ["routines", "validate", str(path)])
+    assert isinstance(failed.exception, RoutineError)
+    assert str(failed.exception) == (
+        f"{path}:3: minutes = 20, but the steps' durations add up to 150 s (2.5 minutes, foot = \"each\" steps "
+        "counted for both feet); change the durations")
+    path.write_text(SHORT_OF_ITS_MINUTES.replace("duration = 75 ", "duration = 600"))
+    assert "ok (2 steps, 20 minutes)" in CliRunner().invoke(main, ["routines", "validate", str(path)]).output
+
+
+@pytest.mark.parametrize("duration, message", [
+    (145, None),  # 290 s: 5 minutes to the nearest minute
+    (170, "minutes = 5, but the steps' durations add up to 340 s (5.7 minutes"),
+    (200, "minutes = 5, but the steps' durations add up to 400 s (6.7 minutes, foot = \"each\" steps counted for "
+          "both feet); set minutes = 7 or change the durations"),
+])
+def test_minutes_may_round_the_steps_total(duration, message):
+    text = MINIMAL.replace("duration = 150", f"duration = {duration}")
+    if message is None:
+        assert parse_routine(text, "mini.toml").minutes == 5
+    else:
+        with pytest.raises(RoutineError, match=rf"^mini.toml:2: {re.escape(message)}"):
+            parse_routine(text, "mini.toml")
+
+
+def test_unset_minutes_is_named_as_the_default():
+    with pytest.raises(RoutineError, match=r"^mini.toml:1: 'minutes' is not set \(20 by default\), but the steps'"):
+        parse_routine(MINIMAL.replace("minutes = 5\n", ""), "mini.toml")
+
+
+def test_the_shipped_routine_validates():
+    result = CliRunner().invoke(main, ["routines", "validate", str(SHIPPED)])
+    assert result.exit_code == 0 and "ok (22 steps, 20 minutes)" in result.output
+
+
+def test_the_readmes_routine_template_validates(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    path = tmp_path / "my-routine.toml"
+    path.write_text(re.search(r"```toml\n(name = .*?)```", readme, re.S).group(1))
+    result = CliRunner().invoke(main, ["routines", "validate", str(path)])
+    assert result.exit_code == 0 and "ok (2 steps, 5 minutes)" in result.output, result.output

@@ -10,7 +10,7 @@ import pytest
 from companion.errors import UserError
 from companion.speech import voices
 from companion.speech.voices import (
-    available_voices, default_voice_name, list_voices, load_voice, parse_profile, shipped_voices_dir,
+    available_voices, default_voice_name, list_voices, load_voice, parse_profile, shipped_voices_dir, voice_problems,
 )
 
 GOOD = '''# a comment
@@ -102,12 +102,33 @@ def test_user_profiles_add_and_override(user_config: Path) -> None:
     assert [p.name for p in list_voices()].count("calm") == 1
 
 
-def test_a_broken_user_file_is_reported_with_its_line(user_config: Path) -> None:
+def test_a_broken_user_file_breaks_only_its_own_voice(user_config: Path) -> None:
     folder = user_config / "voices"
     folder.mkdir()
     (folder / "mine.toml").write_text(GOOD.replace("rate = 160", "rate = 1000"))
+    (folder / "calm.toml").write_text(GOOD.replace('"mine"', '"calm"').replace("rate = 160", 'rate = "fast"'))
+    (folder / "ok.toml").write_text(GOOD.replace('"mine"', '"ok"'))
+    names = [p.name for p in list_voices()]
+    assert "mine" not in names and "calm" not in names and {"ok", "brisk", "clear"} <= set(names)
+    assert voice_problems() == [f"{folder / 'calm.toml'}:6: rate must be a number, not 'fast'",
+                                f"{folder / 'mine.toml'}:6: rate 1000 is out of range; use a value from 80 to 400 "
+                                "words per minute"]
     with pytest.raises(UserError, match=rf"^{folder / 'mine.toml'}:6: rate 1000"):
-        list_voices()
+        load_voice("mine")
+    with pytest.raises(UserError, match=rf"^{folder / 'calm.toml'}:6: rate must be a number"):
+        load_voice("calm")  # the user's broken calm is not silently replaced by the shipped one
+    assert load_voice("ok").rate == 160
+
+
+def test_a_user_file_mends_a_broken_shipped_one(user_config: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = tmp_path_factory.mktemp("shipped")
+    (shipped / "mine.toml").write_text(GOOD.replace("volume = 0.7", "volume = 7"))
+    monkeypatch.setattr(voices, "shipped_voices_dir", lambda: shipped)
+    assert voice_problems() and list_voices() == []
+    (user_config / "voices").mkdir()
+    (user_config / "voices" / "mine.toml").write_text(GOOD)
+    assert voice_problems() == [] and load_voice("mine").volume == 0.7
 
 
 def test_default_is_calm_piper_when_piper_is_installed() -> None:

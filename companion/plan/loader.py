@@ -6,6 +6,7 @@ Shipped routines live in the package (``plan/routines``); a person's own routine
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import replace
 from importlib import resources
@@ -25,6 +26,9 @@ REQUIRED_STEP_KEYS = ("id", "phase", "foot", "area", "technique", "pressure", "d
 TOP_KEYS = {"name", "title", "minutes", "source", "phases", "measure", "step"}
 MEASURE_KEYS = {"id", "label", "low", "high"}
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+HEADER = re.compile(r"""\s*\[\[?\s*["']?([^\]"']+?)["']?\s*\]\]?\s*(?:#.*)?$""")
+TABLES = {"step": "[[step]]", "measure": "[[measure]]", "phases": "[phases]"}  # as each is written
+MINUTES_SLACK = 30  # seconds: 'minutes' is a whole number, the steps' total rounded to the nearest minute
 
 
 class RoutineError(UserError):
@@ -36,19 +40,25 @@ class _Locator:
 
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
+        self.headers = [(i, m.group(1)) for i, ln in enumerate(self.lines) if (m := HEADER.match(ln))]
 
     def line(self, table: str | None = None, index: int = 0, key: str | None = None) -> int:
-        start, end = 0, len(self.lines)
-        if table is not None:
-            headers = [i for i, ln in enumerate(self.lines) if ln.strip() in (f"[[{table}]]", f"[{table}]")]
-            if index < len(headers):
-                start = headers[index]
-                later = [i for i, ln in enumerate(self.lines) if i > start and ln.lstrip().startswith("[")]
-                end = later[0] if later else len(self.lines)
+        """The 1-based line of ``key`` in the ``index``-th ``table`` (its header line without ``key``). With no
+        ``table``: of the top-level ``key``, else of a table header named ``key`` (``[[steps]]``); else 1."""
+        if table is None:
+            start, end = 0, self.headers[0][0] if self.headers else len(self.lines)
+        else:
+            starts = [i for i, name in self.headers if name == table]
+            start, end = 0, len(self.lines)
+            if index < len(starts):
+                start = starts[index]
+                end = next((i for i, _ in self.headers if i > start), len(self.lines))
         if key is not None:
             for i in range(start, end):
                 if re.match(rf"\s*{re.escape(key)}\s*=", self.lines[i]):
                     return i + 1
+            if table is None:
+                return next((i + 1 for i, name in self.headers if name == key), 1)
         return start + 1
 
 
@@ -84,7 +94,9 @@ class _Validator:
         raw = self.raw
         for key in raw:
             if key not in TOP_KEYS:
-                raise self.fail(f"unknown key {key!r} (expected one of: {', '.join(sorted(TOP_KEYS))})", key=key)
+                close = difflib.get_close_matches(key, TOP_KEYS, n=1)
+                hint = f"; did you mean {TABLES.get(close[0], repr(close[0]))}?" if close else ""
+                raise self.fail(f"unknown key {key!r}{hint} (expected one of: {', '.join(sorted(TOP_KEYS))})", key=key)
         name = self.text(raw, "name")
         if not ID_PATTERN.match(name):
             raise self.fail("'name' must be lowercase letters, digits and dashes", key="name")
@@ -95,10 +107,13 @@ class _Validator:
         if not isinstance(phases, dict) or not all(isinstance(v, str) for v in phases.values()):
             raise self.fail("[phases] must map each phase id to its spoken title", table="phases")
         measures = tuple(self.measure(m, i) for i, m in enumerate(self._tables("measure")))
+        first: dict[str, int] = {}
+        for index, measure in enumerate(measures):
+            if first.setdefault(measure.id, index) != index:
+                raise self.fail(f"measure {index + 1}: id {measure.id!r} is already used by measure "
+                                f"{first[measure.id] + 1}", "measure", index, "id")
         steps = self.steps(phases)
-        ids = [m.id for m in measures]
-        if len(set(ids)) != len(ids):
-            raise self.fail("two measures have the same id", table="measure")
+        self.check_minutes(minutes, steps)
         return Routine(
             name=name,
             title=raw.get("title", name),
@@ -108,6 +123,20 @@ class _Validator:
             phases=dict(phases),
             source=str(raw.get("source", "")),
         )
+
+    def check_minutes(self, minutes: int, steps: tuple[Step, ...]) -> None:
+        """'minutes' says what the durations add up to (--minutes scales them from there): a routine whose
+        steps add up to something else would have every step stretched or shrunk unexpectedly."""
+        total = sum(s.duration for s in steps)
+        if abs(total - minutes * 60) <= MINUTES_SLACK:
+            return
+        said = f"minutes = {minutes}" if "minutes" in self.raw else f"'minutes' is not set ({minutes} by default)"
+        each_foot = any(table.get("foot") == "each" for table in self.raw["step"])
+        each = ', foot = "each" steps counted for both feet' if each_foot else ""
+        fits = round(total / 60)
+        fix = f"set minutes = {fits} or change the durations" if 5 <= fits <= 120 else "change the durations"
+        raise self.fail(f"{said}, but the steps' durations add up to {total:g} s ({total / 60:.1f} minutes{each}); "
+                        f"{fix}", key="minutes")
 
     def _tables(self, key: str) -> list[dict[str, Any]]:
         value = self.raw.get(key, [])
@@ -132,23 +161,26 @@ class _Validator:
         tables = self._tables("step")
         if not tables:
             raise self.fail("a routine needs at least one [[step]]")
-        out: list[Step] = []
-        each_block: list[Step] = []
+        out: list[tuple[int, Step]] = []  # each step with the index of the [[step]] it comes from
+        each_block: list[tuple[int, Step]] = []
         for index, data in enumerate(tables):
             step = self.step(data, index, phases)
             if step.foot == "each":
-                each_block.append(step)
+                each_block.append((index, step))
                 continue
             out += _for_each_foot(each_block)
             each_block = []
-            out.append(step)
+            out.append((index, step))
         out += _for_each_foot(each_block)
-        seen: set[str] = set()
-        for step in out:
-            if step.id in seen:
-                raise self.fail(f"two steps have the id '{step.id}'", "step")
-            seen.add(step.id)
-        return tuple(out)
+        first: dict[str, int] = {}
+        for index, step in out:
+            if first.setdefault(step.id, index) != index:
+                other = first[step.id]
+                each = any(tables[i]["foot"] == "each" for i in (index, other))
+                hint = ' (a foot = "each" step has the ids left-ID and right-ID)' if each else ""
+                raise self.fail(f"step {index + 1}: id {step.id!r} is already used by step {other + 1}{hint}",
+                                "step", index, "id")
+        return tuple(step for _, step in out)
 
     def step(self, data: dict[str, Any], index: int, phases: dict[str, str]) -> Step:
         def fail(message: str, key: str | None = None) -> RoutineError:
@@ -203,8 +235,8 @@ class _Validator:
         )
 
 
-def _for_each_foot(block: list[Step]) -> list[Step]:
-    return [replace(s, id=f"{foot}-{s.id}", foot=foot) for foot in ("left", "right") for s in block]
+def _for_each_foot(block: list[tuple[int, Step]]) -> list[tuple[int, Step]]:
+    return [(i, replace(s, id=f"{foot}-{s.id}", foot=foot)) for foot in ("left", "right") for i, s in block]
 
 
 def _shipped() -> dict[str, Any]:

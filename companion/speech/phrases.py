@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
+from companion.errors import UserError
 from companion.session.intents import Intent
 
 SLOT_INTENTS = ("foot", "area")
@@ -136,9 +137,10 @@ def available_languages() -> list[str]:
 
 @cache
 def load_phrases(language: str = "en") -> PhraseTable:
-    """The phrase table of ``language``; ValueError naming the known languages if there is none."""
+    """The phrase table of ``language``; UserError naming the known languages if there is none."""
     if language not in available_languages():
-        raise ValueError(f"no phrase table for language {language!r}; known: {', '.join(available_languages())}")
+        known = ", ".join(available_languages())
+        raise UserError(f"no phrase table for language {language!r}; use --lang with one of: {known}")
     raw = tomllib.loads((resources.files("companion.speech") / "phrases" / f"{language}.toml").read_text("utf-8"))
     phrases: list[Phrase] = []
     safety: set[str] = set()

@@ -3,7 +3,7 @@
 Profiles are TOML files: the shipped ones in the repository's ``voices/`` folder, and the user's in
 ``config_dir()/"voices"``, which may add profiles or override shipped ones of the same name. A file's
 ``name`` must equal its file name (``calm.toml`` holds ``name = "calm"``). Mistakes are reported as
-``FILE:LINE: what is wrong``.
+``FILE:LINE: what is wrong``; a broken file puts only its own profile out of use.
 """
 
 from __future__ import annotations
@@ -117,22 +117,44 @@ def load_profile_file(path: Path) -> VoiceProfile:
     return parse_profile(text, path)
 
 
-def list_voices() -> list[VoiceProfile]:
-    """Every profile, sorted by name; the user's files override shipped ones of the same name."""
+def _scan() -> tuple[dict[str, VoiceProfile], dict[str, UserError]]:
+    """The profiles by name, and the error of each broken file by its name (its file name without .toml).
+
+    A user's file replaces the shipped one of the same name, broken or not."""
     profiles: dict[str, VoiceProfile] = {}
+    broken: dict[str, UserError] = {}
     for folder in (shipped_voices_dir(), user_voices_dir()):
         if folder.is_dir():
             for path in sorted(folder.glob("*.toml")):
-                profile = load_profile_file(path)
-                profiles[profile.name] = profile
+                try:
+                    profiles[path.stem] = load_profile_file(path)
+                    broken.pop(path.stem, None)
+                except UserError as exc:
+                    broken[path.stem] = exc
+                    profiles.pop(path.stem, None)
+    return profiles, broken
+
+
+def list_voices() -> list[VoiceProfile]:
+    """Every usable profile, sorted by name; a broken file leaves out only its own (see voice_problems)."""
+    profiles = _scan()[0]
     return [profiles[name] for name in sorted(profiles)]
 
 
+def voice_problems() -> list[str]:
+    """One line per broken profile file: ``FILE:LINE: what is wrong``."""
+    broken = _scan()[1]
+    return [str(broken[name]) for name in sorted(broken)]
+
+
 def load_voice(name: str) -> VoiceProfile:
-    """The profile called ``name``; UserError listing the known ones when there is none."""
-    profiles = {p.name: p for p in list_voices()}
+    """The profile called ``name``; UserError with the file's mistake when it is broken, or listing the
+    known ones when there is none."""
+    profiles, broken = _scan()
+    if name in broken:
+        raise broken[name]
     if name not in profiles:
-        known = ", ".join(profiles) or "none"
+        known = ", ".join(sorted(profiles)) or "none"
         raise UserError(
             f"unknown voice profile {name!r}; known: {known} (or add {user_voices_dir() / (name + '.toml')})"
         )

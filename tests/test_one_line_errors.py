@@ -1,0 +1,72 @@
+"""What a new user trying the README hits: an unknown language, a broken voice file, a broken config file.
+Each gives one line that says what to do (as `companion` prints it), and breaks no more than it must."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from companion.cli import main, run
+from companion.errors import UserError
+
+
+@pytest.fixture(autouse=True)
+def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("CONFIG", "DATA", "CACHE"):
+        monkeypatch.setenv(f"COMPANION_{name}_DIR", str(tmp_path / name.lower()))
+    monkeypatch.delenv("COMPANION_DB", raising=False)
+    return tmp_path / "config"
+
+
+def companion(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the real entry point (`companion ARGS`): its exit code, stdout and stderr."""
+    monkeypatch.setattr(sys, "argv", ["companion", *args])
+    with pytest.raises(SystemExit) as done:
+        run()
+    out, err = capsys.readouterr()
+    return done.value.code, out, err
+
+
+@pytest.mark.parametrize("args", [["phrases", "--lang", "fr"], ["session", "--text", "--lang", "fr"]])
+def test_an_unknown_language_is_one_line(monkeypatch, capsys, args: list[str]) -> None:
+    result = CliRunner().invoke(main, args, input="")
+    assert isinstance(result.exception, UserError)
+    code, out, err = companion(monkeypatch, capsys, *args)
+    assert code == 2 and out == ""
+    assert err == "companion: no phrase table for language 'fr'; use --lang with one of: en, ko\n"
+
+
+BROKEN_VOICE = 'name = "mine"\nengine = "pyttsx3"\nvoice = "gmw/en-us"\nrate = "fast"\n'
+
+
+def test_a_broken_voice_file_breaks_only_that_voice(monkeypatch, capsys, private_dirs: Path, tmp_path: Path) -> None:
+    (private_dirs / "voices").mkdir(parents=True)
+    path = private_dirs / "voices" / "mine.toml"
+    path.write_text(BROKEN_VOICE)
+    code, out, err = companion(monkeypatch, capsys, "voices", "list")
+    assert code == 0 and " calm " in out and " brisk " in out and "mine" not in out
+    assert err == (f"companion: warning: {path}:4: rate must be a number, not 'fast' "
+                   "(this voice is left out until the file is fixed)\n")
+    wav = str(tmp_path / "x.wav")
+    code, out, err = companion(monkeypatch, capsys, "say", "Hello.", "--voice", "mine", "--to-wav", wav)
+    assert (code, out, err) == (2, "", f"companion: {path}:4: rate must be a number, not 'fast'\n")
+    code, out, err = companion(monkeypatch, capsys, "say", "Hello.", "--voice", "calm", "--to-wav", wav)
+    assert code == 0 and "wrote" in out, err
+
+
+def test_a_broken_config_says_how_to_repair_it(monkeypatch, capsys, private_dirs: Path) -> None:
+    private_dirs.mkdir()
+    path = private_dirs / "config.toml"
+    path.write_text("minutes = 45\n")
+    code, out, err = companion(monkeypatch, capsys, "config", "show")
+    assert (code, out) == (2, "")
+    assert err == (f"companion: {path}:1: minutes must be a whole number of minutes from 15 to 30; fix it with: "
+                   "companion config set minutes VALUE (or: companion config unset minutes)\n")
+    assert companion(monkeypatch, capsys, "config", "unset", "minutes") == (0, "minutes is not set\n", "")
+    path.write_text("minutes = [\n")
+    code, out, err = companion(monkeypatch, capsys, "config", "show")
+    assert code == 2 and err.startswith(f"companion: {path}:1: not valid TOML")
+    assert err.endswith("; edit the file to fix it\n") and err.count("\n") == 1
