@@ -31,8 +31,9 @@ CSV_COLUMNS = ("session_id", "client", "routine", "minutes", "started_at", "ende
 # -- writing files -------------------------------------------------------------------------------
 
 
-def write_private(path: Path, content: str | bytes) -> None:
-    """Write ``content`` to ``path`` readable by its owner only (mode 0600, also when it existed)."""
+def write_private(path: Path, content: str | bytes, option: str = "-o") -> None:
+    """Write ``content`` to ``path`` readable by its owner only (mode 0600, also when it existed); the
+    error names ``option``, the command's option that chose the file."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -40,7 +41,7 @@ def write_private(path: Path, content: str | bytes) -> None:
             os.fchmod(file.fileno(), 0o600)
             file.write(data)
     except OSError as exc:
-        raise UserError(f"{path}: cannot write it ({exc.strerror or exc}); choose another file with -o") from None
+        raise UserError(f"{path}: cannot write it ({exc.strerror or exc}); choose another file with {option}") from None
 
 
 # -- export --------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ locked by another program for longer than the busy timeout), the session goes on
 in order, while a background thread retries every few seconds (so a locked database never stalls the session
 loop more than once), and they are written in order as soon as the database works again. On ``close`` a last
 attempt is made; what still cannot be written goes to a JSON-lines rescue file next to the database.
+A file that is not a companion database refuses the session before it begins: nothing is written beside it.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from companion.errors import UserError
 from companion.runner import recorded
 from companion.session.events import Action
-from companion.store import Store, StoreError
+from companion.store import ForeignFileError, Store, StoreError
 
 RETRY_EVERY_S = 3.0
-_FAILURES = (StoreError, sqlite3.Error)  # sqlite3.Error: a failure the store has no hint for (still not a bug of ours)
+# sqlite3.Error: a failure the store has no hint for (still not a bug of ours). ForeignFileError: the file
+# no longer looks like a database once the session has begun (it refuses a session before that).
+_FAILURES = (StoreError, ForeignFileError, sqlite3.Error)
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,8 @@ class Recorder:
     ``session_begin(store)`` starts the session record and returns its id (called once, when the database
     first works); ``warn`` shows one line to the person. ``rescue_next_to`` is the database path the rescue
     file is written beside; ``about`` (e.g. client, routine, minutes) goes into its first line, so that a
-    session that never reached the database can still be told apart.
+    session that never reached the database can still be told apart. Raises ForeignFileError when the file
+    is not a companion database.
     """
 
     def __init__(self, store_factory: Callable[[], Store], session_begin: Callable[[Store], int],
@@ -65,7 +70,7 @@ class Recorder:
         self._retrier: threading.Thread | None = None
         self._warned = False
         self.rescue_file: Path | None = None
-        self._try(lambda: None)  # open and begin now if the database works; otherwise on the first retry
+        self._try(lambda: None, starting=True)  # open and begin now if the database works; else on a retry
 
     @property
     def unsaved(self) -> int:
@@ -110,7 +115,7 @@ class Recorder:
         assert self._store is not None and self.session_id is not None
         self._store.record(self.session_id, pending.t, pending.type, pending.data)
 
-    def _try(self, write: Callable[[], None]) -> bool:
+    def _try(self, write: Callable[[], None], starting: bool = False) -> bool:
         """Open the store and begin the session if not done yet, then ``write``; False when the database fails."""
         try:
             if self._store is None:
@@ -120,13 +125,15 @@ class Recorder:
             write()
             return True
         except _FAILURES as exc:
+            if starting and isinstance(exc, ForeignFileError):
+                raise  # someone else's file: the session does not begin
             self._failed(exc)
             return False
 
     def _failed(self, exc: Exception) -> None:
         if not self._warned:
             self._warned = True
-            reason = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+            reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             self._warn(f"companion: cannot write the session database ({reason}); "
                        "keeping the session in memory and writing it out when possible")
         if self._store is not None:

@@ -33,6 +33,13 @@ class StoreError(UserError):
     exit_code = 5
 
 
+class ForeignFileError(UserError):
+    """The path holds a file that is not a companion database: it is refused and left as it is. Not a
+    StoreError, which a session rides out: no session may begin on someone else's file."""
+
+    exit_code = 5
+
+
 # One tuple of statements per schema version; PRAGMA user_version counts the ones applied.
 # Add a new tuple to change the schema; never edit an old one.
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -77,6 +84,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 2: the process that runs a session, so that a second companion on the same file can tell a live
     # session from one whose process died.
     ("ALTER TABLE sessions ADD COLUMN pid INTEGER",),
+    # 3: when that process started, so that a later process given the same pid is not taken for it.
+    ("ALTER TABLE sessions ADD COLUMN pid_start INTEGER",),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -106,7 +115,7 @@ class SessionSummary:
     ended_at: str | None
     end_reason: str | None
     duration: float | None  # seconds of session time
-    status: str  # running | ended | interrupted
+    status: str  # running | ended | interrupted (also a 'running' one whose process is gone)
     ratings: tuple[Rating, ...] = ()
     last_step: dict[str, Any] | None = None  # data of the last "step" record: where the session was
 
@@ -150,24 +159,30 @@ def _iso(moment: datetime, timespec: str = "seconds") -> str:
 
 
 class Store:
-    """The session database at ``path`` (created with its folders if missing, readable by you only)."""
+    """The session database at ``path`` (created with its folders if missing, readable by you only).
+
+    An existing file that is not a companion database raises ForeignFileError before anything in or beside
+    it is changed."""
 
     def __init__(self, path: Path, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()  # one connection, shared by the runner's threads
-        _create_private(self.path)
+        created = _create_private(self.path)
         with self._errors():
             self._db = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
         try:
+            if not created:
+                self._refuse_unless_ours()
             with self._errors():
                 self._db.execute("PRAGMA foreign_keys = ON")
                 self._use_wal()
                 self._db.execute("PRAGMA synchronous = FULL")
                 self._db.execute("PRAGMA secure_delete = ON")  # forgotten data is overwritten, not left
             self._migrate()
+            _tighten(self.path)
         except BaseException:
             self._db.close()
             raise
@@ -188,11 +203,13 @@ class Store:
         if not client.strip():
             raise UserError("a session needs a client name; give one, or use the default 'me'")
         now = self._now()
+        own = _proc_stat(os.getpid())
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO clients (name, created_at) VALUES (?, ?)", (client, now))
             cursor = db.execute(
-                "INSERT INTO sessions (client, routine, minutes, started_at, pid) VALUES (?, ?, ?, ?, ?)",
-                (client, routine, minutes, now, os.getpid()),
+                "INSERT INTO sessions (client, routine, minutes, started_at, pid, pid_start) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (client, routine, minutes, now, os.getpid(), own[1] if own else None),
             )
             return int(cursor.lastrowid)
 
@@ -224,11 +241,12 @@ class Store:
             _end(db, session_id, client, {"reason": reason, "duration": duration}, self._now())
 
     def mark_interrupted(self) -> int:
-        """Turn every 'running' session whose process is gone into 'interrupted'; returns how many.
-        A session still run by a live process on this machine (another companion) is left alone."""
+        """Turn every 'running' session whose process is gone into 'interrupted'; returns how many. Call
+        it as a session starts: one this process began is over too. A session still run by a live
+        process on this machine (another companion) is left alone."""
         with self._write() as db:
-            running = db.execute("SELECT id, pid FROM sessions WHERE status = 'running'").fetchall()
-            dead = [(sid,) for sid, pid in running if not _alive(pid)]
+            running = db.execute("SELECT id, pid, pid_start FROM sessions WHERE status = 'running'")
+            dead = [(sid,) for sid, pid, start in running if pid == os.getpid() or not _alive(pid, start)]
             db.executemany("UPDATE sessions SET status = 'interrupted' WHERE id = ?", dead)
             return len(dead)
 
@@ -253,6 +271,12 @@ class Store:
     def clients(self) -> list[str]:
         with self._read() as db:
             return [name for (name,) in db.execute("SELECT name FROM clients ORDER BY name")]
+
+    def check_client(self, client: str) -> None:
+        """Raise a UserError naming the known clients if ``client`` is not one of them."""
+        known = self.clients()
+        if client not in known:
+            raise UserError(f"no client named {client}; clients: {', '.join(known) or 'none yet'}")
 
     def profile(self, client: str) -> Profile:
         """What carries over to the next session: the areas still sore and the preferred pressures."""
@@ -299,8 +323,8 @@ class Store:
 
     def _summaries(self, db: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[SessionSummary]:
         rows = db.execute(
-            "SELECT id, client, routine, minutes, started_at, ended_at, end_reason, duration, status "
-            f"FROM sessions {where} ORDER BY id",
+            "SELECT id, client, routine, minutes, started_at, ended_at, end_reason, duration, status, pid, "
+            f"pid_start FROM sessions {where} ORDER BY id",
             args,
         ).fetchall()
         ids = [row[0] for row in rows]
@@ -321,7 +345,8 @@ class Store:
         }
         return [
             SessionSummary(
-                *row,
+                *row[:8],
+                status=_status(*row[8:]),
                 ratings=tuple(
                     Rating(measure, by_when.get("before"), by_when.get("after"))
                     for measure, by_when in sorted(ratings.get(row[0], {}).items())
@@ -352,6 +377,15 @@ class Store:
                 if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
+
+    def _refuse_unless_ours(self) -> None:
+        """Before anything is written: an existing file is used only if it is a companion database, or an
+        empty one (another companion is creating it). Another program's SQLite database is refused too."""
+        with self._errors():
+            (version,) = self._db.execute("PRAGMA user_version").fetchone()
+            tables = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        if (tables and not version) or (version and ("sessions",) not in tables):
+            raise ForeignFileError(f"the database {self.path} {_HINTS[sqlite3.SQLITE_NOTADB]}")
 
     def _migrate(self) -> None:
         with self._errors():
@@ -396,14 +430,17 @@ class Store:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """SQLite errors a person can fix become one StoreError line; anything else is a bug."""
+        """SQLite errors a person can fix become one StoreError (ForeignFileError: not a database) line;
+        anything else is a bug."""
         try:
             yield
         except sqlite3.Error as exc:
-            hint = _HINTS.get(getattr(exc, "sqlite_errorcode", -1) & 0xFF)
+            code = getattr(exc, "sqlite_errorcode", -1) & 0xFF
+            hint = _HINTS.get(code)
             if hint is None:
                 raise
-            raise StoreError(f"the database {self.path} {hint}") from exc
+            error = ForeignFileError if code == sqlite3.SQLITE_NOTADB else StoreError
+            raise error(f"the database {self.path} {hint}") from exc
 
 
 _HINTS = {
@@ -419,40 +456,65 @@ _HINTS = {
 }
 
 
-def _alive(pid: int | None) -> bool:
-    if pid is None or pid == os.getpid():
-        return False  # an older schema's session, or one this process left running and is not running now
+def _status(status: str, pid: int | None, pid_start: int | None) -> str:
+    """A 'running' session whose process is gone (SIGKILL, a crash) reads as interrupted at once, not only
+    once the next session start marks it so."""
+    return "interrupted" if status == "running" and not _alive(pid, pid_start) else status
+
+
+def _alive(pid: int | None, start: int | None) -> bool:
+    """Whether the process that began a session (``pid``, started at ``start``) still runs on this machine:
+    not when the pid is gone, a zombie (killed, not reaped yet), or another process's that started later."""
+    if pid is None:
+        return False  # recorded before schema 2
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    try:  # a killed process nobody has reaped yet (a zombie) is gone too
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+        pass  # another user's process
+    stat = _proc_stat(pid)
+    if stat is None:
+        return True  # no /proc (not Linux): the pid is all there is to go by
+    state, started = stat
+    return state != "Z" and start in (None, started)
 
 
-def _create_private(path: Path) -> None:
-    """Create the database file mode 0600 before SQLite opens it (SQLite gives the WAL and SHM files
-    the same mode), and tighten an existing one of ours that others could read."""
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """The state of process ``pid`` and when it started (clock ticks since boot), from /proc; None without."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _create_private(path: Path) -> bool:
+    """Create the folders (0700) and the database file (0600) before SQLite opens it: SQLite gives the WAL
+    and SHM files the file's mode. True when the file is new; an existing one is not touched here."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with suppress(FileExistsError):
+        try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        for file in (path, *(path.with_name(path.name + suffix) for suffix in _SIDE_FILES)):
-            try:
-                status = file.stat()
-            except FileNotFoundError:
-                continue
-            if status.st_mode & 0o077 and status.st_uid == os.geteuid():
-                file.chmod(status.st_mode & 0o600)
+        except FileExistsError:
+            return False
+        return True
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
         raise StoreError(
             f"cannot create the database {path}: {reason}; pass --db with a path you can write"
         ) from exc
+
+
+def _tighten(path: Path) -> None:
+    """Make our database and its side files readable by us only again (a copy or a chmod may have opened
+    them); called once the file is known to be a companion database. Where that cannot be done (a
+    read-only mount) the file can still be read."""
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in _SIDE_FILES)):
+        with suppress(OSError):
+            status = file.stat()
+            if status.st_mode & 0o077 and status.st_uid == os.geteuid():
+                file.chmod(status.st_mode & 0o600)
 
 
 def _no_session(session_id: int) -> UserError:

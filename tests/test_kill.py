@@ -48,6 +48,7 @@ def _kill_once(db: Path, at: float, delay: float) -> Outcome:
         stored = stored_events(db, sessions[-1].id)
         assert stored[: len(shown)] == shown, f"killed at {at:.2f} s"
         assert len(stored) - len(shown) <= 1  # at most the one stored as it was killed, before printing
+        assert sessions[-1].status == "interrupted"  # as history shows it, before the next start marks it
         assert store.mark_interrupted() == 1
         assert store.last_interrupted("me").id == sessions[-1].id
     return Outcome(at, len(shown), stage)

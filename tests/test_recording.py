@@ -16,7 +16,7 @@ import pytest
 import companion.store
 from companion.recording import Recorder
 from companion.session.events import Earcon, Record, Say
-from companion.store import Store
+from companion.store import ForeignFileError, Store
 from fault_helpers import give_to_nobody, in_child_as_nobody, wait_until
 
 
@@ -48,6 +48,14 @@ def test_a_working_database_gets_every_event_at_once_and_no_warning(tmp_path: Pa
     with Store(db) as store:
         assert store.sessions()[0].status == "ended"
     assert warnings == []
+
+
+def test_a_file_that_is_not_a_database_refuses_the_session_leaving_nothing_beside(tmp_path: Path) -> None:
+    notes, warnings = tmp_path / "notes.txt", []
+    notes.write_text("buy arnica\n")
+    with pytest.raises(ForeignFileError, match="is not a companion database"):
+        _recorder(notes, warnings)
+    assert warnings == [] and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_a_locked_database_keeps_the_events_in_order_and_writes_them_when_released(

@@ -15,7 +15,7 @@ import pytest
 
 from companion import store as store_module
 from companion.errors import UserError
-from companion.store import SCHEMA_VERSION, Rating, Store, StoreError
+from companion.store import _MIGRATIONS, SCHEMA_VERSION, ForeignFileError, Rating, Store, StoreError
 
 # One record of every type the engine emits, in the order a session could emit them.
 EVERY_TYPE = [
@@ -258,9 +258,45 @@ def _raw_bytes(path: Path) -> bytes:
 def test_a_file_that_is_not_a_database_is_a_clear_error(db_path: Path) -> None:
     db_path.parent.mkdir(parents=True)
     db_path.write_bytes(os.urandom(8192))
-    with pytest.raises(StoreError, match=r"is not a companion database; move it aside") as caught:
+    with pytest.raises(ForeignFileError, match=r"is not a companion database; move it aside") as caught:
         Store(db_path)
     assert "\n" not in str(caught.value)
+
+
+def _untouched(path: Path) -> tuple[list[str], int, bytes]:
+    """What refusing ``path`` must leave as it was: the files in its folder, its mode and its bytes."""
+    return sorted(p.name for p in path.parent.iterdir()), stat.S_IMODE(path.stat().st_mode), path.read_bytes()
+
+
+def test_an_existing_text_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("buy arnica\n")
+    notes.chmod(0o644)
+    before = _untouched(notes)
+    with pytest.raises(ForeignFileError, match="notes.txt is not a companion database"):
+        Store(notes)
+    assert _untouched(notes) == before
+
+
+def test_another_programs_sqlite_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    other = tmp_path / "recipes.sqlite3"
+    raw = sqlite3.connect(other)
+    raw.execute("CREATE TABLE recipes (name TEXT)")
+    raw.commit()
+    raw.close()
+    other.chmod(0o644)
+    before = _untouched(other)
+    with pytest.raises(ForeignFileError, match="is not a companion database"):
+        Store(other)
+    assert _untouched(other) == before
+
+
+def test_an_empty_existing_file_becomes_a_database(db_path: Path) -> None:
+    """What a companion finds when another one has just created the file."""
+    db_path.parent.mkdir(parents=True)
+    db_path.touch(mode=0o600)
+    with Store(db_path) as store:
+        assert store.sessions() == []
 
 
 def test_a_damaged_database_is_a_clear_error(db_path: Path) -> None:
@@ -271,8 +307,9 @@ def test_a_damaged_database_is_a_clear_error(db_path: Path) -> None:
     data = bytearray(db_path.read_bytes())
     data[4096 * 2 : 4096 * 6] = os.urandom(4096 * 4)  # scribble over b-tree pages
     db_path.write_bytes(bytes(data))
-    with pytest.raises(StoreError, match="damaged|not a companion database"), Store(db_path) as store:
-        store.session(session_id)
+    with pytest.raises((StoreError, ForeignFileError), match="damaged|not a companion database"):
+        with Store(db_path) as store:
+            store.session(session_id)
 
 
 def test_a_busy_database_waits_then_says_what_to_do(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -409,15 +446,20 @@ def test_ctrl_c_keeps_a_committed_record(db_path: Path) -> None:
         assert [e.data["text"] for e in store.session(1).events] == ["one"]
 
 
-def test_a_session_of_a_live_companion_is_not_marked_interrupted(tmp_path):
-
-    db = tmp_path / "two.sqlite3"
+def _session_in_child(db: Path) -> subprocess.Popen:
+    """A process that begins a session in ``db`` and then sleeps, as a companion mid-session does."""
     child = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; from pathlib import Path; from companion.store import Store\n"
-        f"s = Store(Path({str(db)!r})); s.begin_session('ann', 'foot-circulation', 20); print('ok', flush=True); time.sleep(30)")],
-        stdout=subprocess.PIPE, text=True)
+        f"s = Store(Path({str(db)!r})); s.begin_session('ann', 'foot-circulation', 20); print('ok', flush=True); "
+        "time.sleep(30)")], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ok"
+    return child
+
+
+def test_a_session_of_a_live_companion_is_not_marked_interrupted(tmp_path: Path) -> None:
+    db = tmp_path / "two.sqlite3"
+    child = _session_in_child(db)
     try:
-        assert child.stdout.readline().strip() == "ok"
         store = Store(db)
         assert store.mark_interrupted() == 0 and store.sessions()[0].status == "running"
         child.kill()
@@ -425,6 +467,58 @@ def test_a_session_of_a_live_companion_is_not_marked_interrupted(tmp_path):
         assert store.mark_interrupted() == 1 and store.sessions()[0].status == "interrupted"
     finally:
         child.kill()
+        child.stdout.close()
+
+
+def test_a_killed_session_reads_as_interrupted_before_anything_marks_it(tmp_path: Path) -> None:
+    db = tmp_path / "crash.sqlite3"
+    child = _session_in_child(db)
+    child.kill()
+    child.wait()
+    child.stdout.close()
+    with Store(db) as store:
+        assert store.sessions()[0].status == "interrupted"
+        assert store.session(1).summary.status == "interrupted"
+    raw = sqlite3.connect(db)  # reading wrote nothing: the next start marks it
+    assert raw.execute("SELECT status FROM sessions").fetchall() == [("running",)]
+    raw.close()
+
+
+def test_a_pid_given_to_a_later_process_is_not_taken_for_the_session(tmp_path: Path) -> None:
+    """A crashed session's pid, reused: the process that has it now started later, so it is not the session's."""
+    db = tmp_path / "reused.sqlite3"
+    child = _session_in_child(db)
+    child.kill()
+    child.wait()
+    child.stdout.close()
+    later = subprocess.Popen(["sleep", "30"])
+    try:
+        raw = sqlite3.connect(db)
+        raw.execute("UPDATE sessions SET pid = ?", (later.pid,))  # as if the kernel had given it the same pid
+        raw.commit()
+        raw.close()
+        with Store(db) as store:
+            assert store.sessions()[0].status == "interrupted"
+            assert store.mark_interrupted() == 1
+    finally:
+        later.kill()
+        later.wait()
+
+
+def test_a_schema_2_database_is_migrated_and_keeps_its_sessions(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    raw = sqlite3.connect(db_path, isolation_level=None)
+    for number, statements in enumerate(_MIGRATIONS[:2]):
+        for statement in statements:
+            raw.execute(statement)
+        raw.execute(f"PRAGMA user_version = {number + 1}")
+    raw.execute("INSERT INTO clients VALUES ('ann', '2025-01-01T10:00:00+00:00')")
+    raw.execute("INSERT INTO sessions (client, routine, minutes, started_at, pid) "
+                "VALUES ('ann', 'r', 20, '2025-01-01T10:00:00+00:00', ?)", (os.getpid(),))
+    raw.close()
+    with Store(db_path) as store:
+        assert store.sessions()[0].status == "running"  # the pid alone: this process is alive
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_a_declined_preference_is_not_offered_again(db_path: Path) -> None:

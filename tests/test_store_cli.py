@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from companion.errors import UserError
 from click.testing import CliRunner
 from rich.console import Console
 
@@ -120,8 +122,8 @@ def test_history_of_one_client_from_the_environment(db: Path, monkeypatch: pytes
     assert out.splitlines() == [
         "Session 3, 2025-03-02 14:26, Jo, quick, 5-minute plan, ended: stopped after 1 min 5 s. Ratings: none."
     ]
-    code, out = run("history", "--client", "Nobody")
-    assert out == "No sessions for Nobody. Clients: Jo, Maria.\n"
+    with pytest.raises(UserError, match=r"^no client named Nobody; clients: Jo, Maria$"):
+        run("history", "--client", "Nobody")
 
 
 def test_history_without_a_database_says_so_and_creates_nothing(tmp_path: Path) -> None:

@@ -32,9 +32,8 @@ def export_command(fmt: str, output: Path | None, client: str | None, db_path: P
     if not path.exists():
         raise UserError(f"no sessions recorded yet ({path} does not exist)")
     with Store(path) as store:
-        if client is not None and client not in store.clients():
-            known = ", ".join(store.clients()) or "none yet"
-            raise UserError(f"no client named {client}; clients: {known}")
+        if client is not None:
+            store.check_client(client)
         details = collect(store, client)
     text = export(details, fmt)
     if output is None:
@@ -70,13 +69,12 @@ def forget_command(client: str, yes: bool, db_path: Path | None) -> None:
     if not path.exists():
         raise UserError(f"no client named {client}: no sessions recorded yet ({path} does not exist)")
     with Store(path) as store:
-        clients = store.clients()
-        if client not in clients:
-            raise UserError(f"no client named {client}; clients: {', '.join(clients) or 'none yet'}")
+        store.check_client(client)
         count = len(store.sessions(client))
-        if not yes:
-            click.confirm(f"Delete {client} and their {count} session{'s' if count != 1 else ''} for good?",
-                          abort=True)
+        if not yes and not click.confirm(
+                f"Delete {client} and their {count} session{'s' if count != 1 else ''} for good?"):
+            click.echo("Nothing deleted.", err=True)
+            raise click.exceptions.Exit(1)  # as click's own abort: a declined confirmation is exit 1
         deleted = store.forget(client)
     click.echo(f"Forgot {client}: {deleted} session{'s' if deleted != 1 else ''} deleted.")
 

@@ -39,14 +39,15 @@ def history(client: str | None, plot_file: Path | None, db_path: Path | None) ->
         click.echo(f"No sessions recorded yet ({path} does not exist).")
         return
     with Store(path) as store:
+        if client is not None:
+            store.check_client(client)
         summaries = store.sessions(client)
         known = store.clients()
     if not summaries:
-        if client is None or not known:
-            click.echo("No sessions recorded yet.")
-        else:
-            click.echo(f"No sessions for {client}. Clients: {', '.join(known)}.")
+        click.echo("No sessions recorded yet.")
         return
+    if plot_file is not None:  # before the history is printed, so that a problem is the only line shown
+        _plot(summaries, client, known, plot_file)
     console = Console()
     if console.is_terminal:
         console.print(history_table(summaries))
@@ -56,11 +57,11 @@ def history(client: str | None, plot_file: Path | None, db_path: Path | None) ->
     for line in _trend_lines(summaries):
         click.echo(line)
     if plot_file is not None:
-        _plot(summaries, client, known, plot_file)
+        click.echo(f"Chart written to {plot_file}.", err=True)
 
 
 def _plot(summaries: list[SessionSummary], client: str | None, known: list[str], plot_file: Path) -> None:
-    """The history chart of one client (the only one, or the one chosen with --client)."""
+    """Write the history chart of one client (the only one, or the one chosen with --client)."""
     if client is None and len(known) > 1:
         raise UserError(f"--plot draws one client's sessions; add --client (one of: {', '.join(known)})")
     if not any(s.ratings for s in summaries):
@@ -72,8 +73,7 @@ def _plot(summaries: list[SessionSummary], client: str | None, known: list[str],
                 if (routine := load_routine_quietly(name)) for m in routine.measures}
     png = history_chart_png(summaries, {k: m.label for k, m in measures.items()},
                             {k: (m.low, m.high) for k, m in measures.items()}, list(measures))
-    write_private(plot_file, png)
-    click.echo(f"Chart written to {plot_file}.", err=True)
+    write_private(plot_file, png, option="--plot")
 
 
 @click.command()
