@@ -268,27 +268,26 @@ def _untouched(path: Path) -> tuple[list[str], int, bytes]:
     return sorted(p.name for p in path.parent.iterdir()), stat.S_IMODE(path.stat().st_mode), path.read_bytes()
 
 
-def test_an_existing_text_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
-    notes = tmp_path / "notes.txt"
-    notes.write_text("buy arnica\n")
-    notes.chmod(0o644)
-    before = _untouched(notes)
-    with pytest.raises(ForeignFileError, match="notes.txt is not a companion database"):
-        Store(notes)
-    assert _untouched(notes) == before
+def _text_file(path: Path) -> None:
+    path.write_text("buy arnica\n")
 
 
-def test_another_programs_sqlite_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
-    other = tmp_path / "recipes.sqlite3"
-    raw = sqlite3.connect(other)
+def _other_programs_database(path: Path) -> None:
+    raw = sqlite3.connect(path)
     raw.execute("CREATE TABLE recipes (name TEXT)")
     raw.commit()
     raw.close()
-    other.chmod(0o644)
-    before = _untouched(other)
-    with pytest.raises(ForeignFileError, match="is not a companion database"):
-        Store(other)
-    assert _untouched(other) == before
+
+
+@pytest.mark.parametrize("make", [_text_file, _other_programs_database])
+def test_an_existing_file_that_is_not_ours_is_refused_and_left_untouched(tmp_path: Path, make) -> None:
+    path = tmp_path / "notes"
+    make(path)
+    path.chmod(0o644)
+    before = _untouched(path)
+    with pytest.raises(ForeignFileError, match="notes is not a companion database"):
+        Store(path)
+    assert _untouched(path) == before
 
 
 def test_an_empty_existing_file_becomes_a_database(db_path: Path) -> None:
@@ -456,6 +455,14 @@ def _session_in_child(db: Path) -> subprocess.Popen:
     return child
 
 
+def _killed_session_in(db: Path) -> None:
+    """A session whose process was killed (SIGKILL) mid-session."""
+    child = _session_in_child(db)
+    child.kill()
+    child.wait()
+    child.stdout.close()
+
+
 def test_a_session_of_a_live_companion_is_not_marked_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "two.sqlite3"
     child = _session_in_child(db)
@@ -472,10 +479,7 @@ def test_a_session_of_a_live_companion_is_not_marked_interrupted(tmp_path: Path)
 
 def test_a_killed_session_reads_as_interrupted_before_anything_marks_it(tmp_path: Path) -> None:
     db = tmp_path / "crash.sqlite3"
-    child = _session_in_child(db)
-    child.kill()
-    child.wait()
-    child.stdout.close()
+    _killed_session_in(db)
     with Store(db) as store:
         assert store.sessions()[0].status == "interrupted"
         assert store.session(1).summary.status == "interrupted"
@@ -487,10 +491,7 @@ def test_a_killed_session_reads_as_interrupted_before_anything_marks_it(tmp_path
 def test_a_pid_given_to_a_later_process_is_not_taken_for_the_session(tmp_path: Path) -> None:
     """A crashed session's pid, reused: the process that has it now started later, so it is not the session's."""
     db = tmp_path / "reused.sqlite3"
-    child = _session_in_child(db)
-    child.kill()
-    child.wait()
-    child.stdout.close()
+    _killed_session_in(db)
     later = subprocess.Popen(["sleep", "30"])
     try:
         raw = sqlite3.connect(db)
