@@ -73,6 +73,12 @@ STEPS = frozenset(("pain", "stop", "pause", "skip", "more_pressure", "less_press
     ("no pain", STEPS, "pain"),  # during the steps, pain is not to be missed
     ("what's next", STEPS, "where"),
     ("that's too hard", STEPS, "less_pressure"),
+    ("no, I don't want to stop", YES_NO, "no"),  # the negation reaches over "want to"
+    ("no, nothing hurts", YES_NO, "no"),
+    ("I'm not in pain", YES_NO, "no"),
+    ("it isn't painful", YES_NO, None),
+    ("don't go back", STEPS | {"back", "resume"}, None),  # neither "go" nor "back"
+    ("don't! that hurts!", STEPS, "pain"),  # only "not" or "isn't" right before undo pain
 ])
 def test_a_phrase_right_after_a_negation_is_not_said(text: str, listening: frozenset[str], intent: str | None) -> None:
     heard = EN.only(listening).match(text)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Collection
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 
@@ -17,6 +17,7 @@ from companion.errors import UserError
 from companion.session.intents import Intent
 
 SLOT_INTENTS = ("foot", "area")
+NEGATION_REACH = 3  # words between a negation and the phrase it undoes: "don't [want to] stop"
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,13 @@ class PhraseTable:
     help_words: tuple[str, ...]
     # Foot and area words: they ride along with any intent ("pain in my left heel"), whatever is listened for.
     slot_phrases: tuple[Phrase, ...] = ()
-    # A phrase right after one of these is not said ("don't stop", "not painful"); after a weak one only when
-    # it is no safety phrase ("no more pressure" is no command, "no, stop!" is a stop).
+    # A phrase starting up to NEGATION_REACH words after one of these is not said ("don't stop", "I don't want
+    # to stop", "don't go back"); right after a weak one, unless it is a safety phrase ("no more pressure" is no
+    # command, "no, stop!" is a stop). An intent's own list (negated_by) replaces both, right before it only:
+    # "Don't! That hurts!" is pain, "not painful" is not.
     negations: tuple[tuple[str, ...], ...] = ()
     weak_negations: tuple[tuple[str, ...], ...] = ()
+    negated_by: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
 
     def intents(self) -> list[str]:
         """Intent names in table order, each once."""
@@ -95,14 +99,23 @@ class PhraseTable:
         return max(found, key=lambda f: f[:5])[5] if found else None
 
     def _said_at(self, words: tuple[str, ...], run: tuple[str, ...], phrase: Phrase) -> int:
-        """Where ``run`` (the phrase's words) is first said in ``words`` and not negated, or -1. A phrase that
-        is a negation itself ("no pain", "not really") is not negated again ("no, no pain")."""
-        negations = self.negations + (() if phrase.intent in self.safety else self.weak_negations)
-        if any(run[: len(neg)] == neg for neg in self.negations + self.weak_negations):
-            negations = ()
+        """Where ``run`` (the phrase's words) is first said in ``words`` and not negated, or -1. The phrases of
+        the intent that is a negation itself ("no": "no pain", "nothing hurts") are not negated ("no, nothing
+        hurts")."""
+        if phrase.intent in self.negated_by:
+            reaching, right_before = (), self.negated_by[phrase.intent]
+        else:
+            reaching, right_before = self.negations, () if phrase.intent in self.safety else self.weak_negations
+        if any(p.intent == phrase.intent and p.words in self.negations + self.weak_negations for p in self.phrases):
+            reaching, right_before = (), ()
+
+        def negated(i: int) -> bool:
+            before = words[max(0, i - NEGATION_REACH - 1) : i]
+            return any(_find(before, neg) >= 0 for neg in reaching) or \
+                any(words[max(0, i - len(neg)) : i] == neg for neg in right_before)
+
         n = len(run)
-        return next((i for i in range(len(words) - n + 1) if words[i : i + n] == run
-                     and not any(words[max(0, i - len(neg)) : i] == neg for neg in negations)), -1)
+        return next((i for i in range(len(words) - n + 1) if words[i : i + n] == run and not negated(i)), -1)
 
     def _content(self, phrase: Phrase) -> tuple[str, ...]:
         return tuple(w for w in phrase.words if w not in self.fillers) or phrase.words
@@ -110,6 +123,10 @@ class PhraseTable:
     def _slot(self, words: tuple[str, ...], slot: str) -> str | None:
         found = [p for p in self.slot_phrases if p.intent == slot and _contains(words, p.words)]
         return str(max(found, key=lambda p: len(p.words)).value) if found else None
+
+
+def _word_runs(texts: list[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(normalise(t).split()) for t in texts)
 
 
 def _find(words: tuple[str, ...], run: tuple[str, ...]) -> int:
@@ -161,6 +178,7 @@ def load_phrases(language: str = "en") -> PhraseTable:
         safety=frozenset(safety),
         help_words=tuple(help_words),
         slot_phrases=tuple(p for p in phrases if p.intent in SLOT_INTENTS),
-        negations=tuple(tuple(normalise(n).split()) for n in raw.get("negations", [])),
-        weak_negations=tuple(tuple(normalise(n).split()) for n in raw.get("weak_negations", [])),
+        negations=_word_runs(raw.get("negations", [])),
+        weak_negations=_word_runs(raw.get("weak_negations", [])),
+        negated_by={name: _word_runs(spec["negated_by"]) for name, spec in raw["intents"].items() if "negated_by" in spec},
     )
