@@ -2,13 +2,14 @@
 
 import pytest
 
-from companion.runner import build_engine
+from companion.runner import build_engine, understand
 from companion.session.events import (
     AdjustVoice, DeviceBack, DeviceLost, EndRequested, Heard, Listen, Say, StopSpeech, Tick,
 )
-from companion.session.intents import Intent
 from companion.session import wording
+from companion.session.intents import Intent
 from companion.session.profile import Profile
+from companion.speech.phrases import load_phrases
 from session_helpers import SAFE, Collector, run_script, step_at
 
 RATINGS = "> 2\n> three\n> 4\n> 2\n"
@@ -39,7 +40,7 @@ def test_halfway_and_ten_seconds_cues_with_the_next_step():
     assert soak_cues[0] == {"t": 60, "type": "say", "text": "Halfway. Let the feet relax in the water.", "kind": "cue"}
     assert soak_cues[-1]["t"] == 110 and soak_cues[-1]["text"] == "Ten seconds left. Next: both feet, positioning."
     _, longer = run_script(SAFE, minutes=30)  # the last step lasts a minute or more only in a longer session
-    assert [e for e in longer.of("say") if e["kind"] == "cue"][-1]["text"] == "Ten seconds left. This is the last step."
+    assert [e for e in longer.of("say") if e["kind"] == "cue"][-1]["text"] == "Ten seconds left, then we finish."
 
 
 def test_short_steps_leave_quiet_to_work_in():
@@ -392,7 +393,7 @@ def test_sore_spots_carried_over_are_named_as_a_person_says_them():
                       pressure={("left", "arch"): "light"})
     _, out = run_script("> yes\n> yes\n> yes\n> yes\n" + SAFE + "04:00 harder\n", profile=profile)
     questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
-    assert questions[:4] == ["Last time the top of each foot was sore. Is it still sore?",
+    assert questions[:4] == ["Last time the top of each foot was sore. Are they still sore?",
                              "Last time the ball of your left foot was sore. Is it still sore?",
                              "Last time your right toes were sore. Are they still sore?",
                              "Last time you preferred light pressure on the arch of your left foot. Keep that?"]
@@ -416,7 +417,8 @@ def test_end_request_goes_to_ratings_and_device_loss_pauses():
     engine.handle(Tick(400))
     assert engine.current.step.id == "soak" and engine.elapsed == 100
     back = engine.handle(DeviceBack("microphone", 400))
-    assert any(isinstance(a, Say) and a.text.startswith("The microphone is back. Where we were: Both feet: cleansing foot soak")
+    assert any(isinstance(a, Say) and a.text.startswith("The microphone is back. Both feet: cleansing foot soak")
+               and a.text.endswith("It cleans the skin and relaxes the feet.")  # what to do, as after a pause
                for a in back)
     end = engine.handle(EndRequested("interrupted (Ctrl-C)", 410))
     assert engine.stage == "closing" and any(isinstance(a, Say) and a.kind == "question" for a in end)
@@ -472,15 +474,68 @@ def test_the_welcome_names_the_feet_the_routine_works_on():
     assert "for both feet." in build_engine("foot-circulation", 20).start()[0].text
 
 
-def test_an_unanswered_question_is_asked_again_twice_then_waits():
+def test_an_unanswered_question_is_asked_again_twice_then_waits_in_a_pause():
     engine = build_engine("foot-circulation", 20)
     question = [a.text for a in engine.start(0.0) if isinstance(a, Say) and a.kind == "question"][0]
     asked = []
-    for t in range(1, 121):
+    for t in range(1, 200):
         asked += [(t, a.text) for a in engine.handle(Tick(float(t))) if isinstance(a, Say)]
-    assert asked == [(30, question), (60, question)]
-    after = engine.handle(Heard(Intent("no", text="no"), 121.0))
+    assert asked == [(30, question), (60, question), (90, "I'll wait. Say resume when you are ready, and I'll ask again.")]
+    resumed = [a.text for a in engine.handle(Heard(Intent("resume", text="resume"), 200.0)) if isinstance(a, Say)]
+    assert resumed == ["Resuming.", question]
+    after = engine.handle(Heard(Intent("no", text="no"), 201.0))
     assert any(isinstance(a, Say) and a.kind == "question" and a.text != question for a in after)
+
+
+def talk(engine, *lines: tuple[float, str]) -> list[str]:
+    """Say each line to the engine at its time (ticking each second up to it); what the engine said."""
+    table, said = load_phrases("en"), []
+    for t, words in lines:
+        for second in range(int(engine.now) + 1, int(t)):
+            said += [a.text for a in engine.handle(Tick(float(second))) if isinstance(a, Say)]
+        said += [a.text for a in engine.handle(Heard(understand(table, words), t)) if isinstance(a, Say)]
+    return said
+
+
+def opened(minutes: int = 20):
+    """An engine past the safety check and the baseline."""
+    engine = build_engine("foot-circulation", minutes)
+    engine.start(0)
+    talk(engine, *[(0, w) for w in ("no", "no", "no", "no", "3", "3", "3", "3")])
+    return engine
+
+
+def test_unanswered_end_ratings_are_left_out_so_the_session_ends_and_is_saved():
+    engine = opened()
+    said = talk(engine, (1200, "four"), (1600, "anyone there"))
+    assert said.count("No answer; I'll leave that one out.") == 3 and engine.finished
+    assert "Skin colour was three before; not rated after." in said[-1]
+
+
+def test_pausing_and_resuming_does_not_use_up_a_questions_tries():
+    engine = build_engine("foot-circulation", 20)
+    engine.start(0)
+    said = talk(engine, (1, "no"), (5, "pause"), (10, "resume"), (15, "pause"), (20, "resume"), (25, "mm hmm"))
+    assert said[-1] == "Is there an open wound, a skin condition or an infection on the feet? Say yes or no."
+    assert said[-2] == "Sorry, I didn't catch that. Please say yes or no." and not engine.finished
+
+
+@pytest.mark.parametrize("answer", ["continue", "keep going"])
+def test_keep_going_answers_the_stop_question_with_no(answer):
+    engine = opened()
+    said = talk(engine, (270, "stop"), (273, answer))
+    assert said[-1] == "Let's continue." and engine.asking is None and engine.running
+
+
+def test_a_pause_asked_for_while_a_device_is_lost_holds_when_it_is_back():
+    engine = build_engine("foot-circulation", 20)
+    engine.start(0)
+    for words in ("no", "no", "no", "no", "3", "3", "3", "3"):
+        engine.handle(Heard(Intent("no") if words == "no" else Intent("number", value=3), 0))
+    engine.handle(DeviceLost("microphone", 10))
+    engine.handle(Heard(Intent("pause"), 12))
+    engine.handle(DeviceBack("microphone", 20))
+    assert engine.paused  # the person said pause: they say resume
 
 
 def test_a_sped_up_session_waits_as_long_in_real_time_for_an_answer():
@@ -488,3 +543,12 @@ def test_a_sped_up_session_waits_as_long_in_real_time_for_an_answer():
     engine.start(0.0)
     assert not [a for t in range(1, 300) for a in engine.handle(Tick(float(t))) if isinstance(a, Say)]
     assert [a for a in engine.handle(Tick(300.0)) if isinstance(a, Say)]
+
+
+def test_a_resumed_session_names_the_foot_once_and_replies_to_keep_that():
+    engine = build_engine("foot-circulation", 20, Profile(pressure={("left", "heel"): "light"}), resume_at="left-heel")
+    engine.start(0)
+    said = talk(engine, *[(0, w) for w in ("yes", "yes", "no", "no", "no", "no", "3", "3", "3", "3")])
+    assert "Good: light pressure there again." in said
+    first = next(t for t in said if t.startswith("Now the left foot."))
+    assert first.startswith("Now the left foot. Focused work, area by area. Heel. Fingertip friction")

@@ -180,18 +180,27 @@ class Engine:
             self.last_said = text
         return Say(text, kind)
 
-    def _ask(self, question: Question) -> list[Action]:
+    def _ask(self, question: Question, counted: bool = True) -> list[Action]:
+        """Say ``question`` and wait for its answer; ``counted``: this asking uses one of its MAX_TRIES (not
+        when it is asked again after a pause, a lost device or a pain report)."""
         self.asking = question
-        question.tries += 1
+        question.tries += counted
         question.asked_at = self.now
         return [self._say(question.text, "question")]
 
     def _remind(self) -> list[Action]:
-        """Ask an unanswered question again: the person may not have heard it, or have stepped away."""
+        """Ask an unanswered question again: the person may not have heard it, or have stepped away. After
+        the last reminder, an end rating is left out (so the session can end and be saved); anything else
+        waits in a pause, to be asked again on resume."""
         question = self.asking
-        if question is None or self.paused or question.reminders >= MAX_REMINDERS \
-                or self.now - question.asked_at < self.options.remind_after:
+        if question is None or self.paused or self.now - question.asked_at < self.options.remind_after:
             return []
+        if question.reminders >= MAX_REMINDERS:
+            if self.stage == "closing":
+                return [self._say("No answer; I'll leave that one out.", "confirm")] + self._settle(question, None, "")
+            self.paused = "no answer"
+            return [Record("pause", {"reason": "no answer"}), Earcon("paused"),
+                    self._say("I'll wait. Say resume when you are ready, and I'll ask again.", "confirm")]
         question.reminders += 1
         question.asked_at = self.now
         return [self._say(question.text, "question")]
@@ -303,11 +312,13 @@ class Engine:
     def _keep_preference(self, foot: str, area: str, pressure: str) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:
             if not value:
-                return [Record("preference", {"foot": foot, "area": area, "pressure": None})]
+                return [Record("preference", {"foot": foot, "area": area, "pressure": None}),
+                        self._say("All right, the usual pressure there.", "confirm")]
             self.preferred[(foot, area)] = pressure
             changes = adapt.set_pressure(self.plan, 0, foot, area, pressure, "client preference from last session",
                                          frozenset(self.sore))
-            return self._plan_records(changes) + [Record("preference", {"foot": foot, "area": area, "pressure": pressure})]
+            return self._plan_records(changes) + [Record("preference", {"foot": foot, "area": area, "pressure": pressure}),
+                                                  self._say(f"Good: {pressure} pressure there again.", "confirm")]
         return on_answer
 
     def _contraindication(self, why: str, care: str) -> Callable[[Answer], list[Action]]:
@@ -405,10 +416,10 @@ class Engine:
             lead.append(f"Now {'both feet' if step.foot == 'both' else 'the ' + step.foot + ' foot'}.")
         if before is None or before.step.phase != step.phase:
             lead.append(self.routine.phases.get(step.phase, step.phase.capitalize()) + ".")
-        with_place = not (new_foot and step.area == "whole")
+        where = (wording.area_name(step.area) if step.area != "whole" else "") if new_foot else None  # foot said
         # the toes-to-ankle friction steps share one long technique name: said once, the heading is short
         named = before is None or before.step.technique != step.technique
-        return " ".join(lead + [wording.announcement(step, planned.pressure, planned.duration, with_place, named)])
+        return " ".join(lead + [wording.announcement(step, planned.pressure, planned.duration, where, named)])
 
     def _next_active(self, index: int) -> PlannedStep | None:
         return next((p for p in self.plan[index + 1 :] if p.active), None)
@@ -455,6 +466,8 @@ class Engine:
         if intent.name == "pause":
             return [StopSpeech(), record] + self._pause("asked to pause")
         if intent.name == "resume":
+            if not self.paused and self.asking is not None and self.asking.id in ("confirm-stop", "end-after-pain"):
+                return [record] + self._settle(self.asking, False, intent.text)  # "keep going": not ending
             return [record] + self._resume()
         if intent.name == "help":
             return [record, self._say(self._help_text(), "help")]
@@ -513,6 +526,8 @@ class Engine:
     def _pause(self, reason: str, why: str = "") -> list[Action]:
         """Stop the timers. ``reason`` is what must happen to go on (DEVICE_PAUSE: a device coming back)."""
         if self.paused:
+            if self.paused == DEVICE_PAUSE and reason != DEVICE_PAUSE:
+                self.paused = reason  # the device coming back must not resume what the person paused
             return [Say("We are already paused. Say resume when you are ready.", "confirm")]
         self.paused = reason
         out: list[Action] = [Record("pause", {"reason": why or reason}), Earcon("paused")]
@@ -526,13 +541,16 @@ class Engine:
         self.paused = None
         out: list[Action] = [Record("resume", {}), Earcon("understood")]
         if self.asking is not None:
-            return out + [Say("Resuming.", "confirm")] + self._ask(self.asking)
+            return out + [Say("Resuming.", "confirm")] + self._ask(self.asking, counted=False)
         if self.questions or self.stage != "steps":  # questions waited for the pause (a stop question came in it)
             return out + [Say("Resuming.", "confirm")] + self._ask_next()
-        # what to do again, with how firmly: "pause" often cuts the step's announcement short
+        return out + [Say(f"Resuming. {self._where_and_what()}", "confirm")]
+
+    def _where_and_what(self) -> str:
+        """Where we are, how firmly and what to do: after a pause (which often cut the step's announcement short)."""
         planned = self.plan[self.index]
         how = f"{planned.pressure.capitalize()} pressure. " if planned.step.touches else ""
-        return out + [Say(f"Resuming. {self._where()} {how}{planned.step.instruction}", "confirm")]
+        return f"{self._where()} {how}{planned.step.instruction}"
 
     def _device_lost(self, what: str) -> list[Action]:
         self.lost.add(what)
@@ -547,8 +565,10 @@ class Engine:
         self.paused = None
         out: list[Action] = [Record("resume", {"reason": f"the {what} is back"})]
         if self.asking is not None:
-            return out + [Say(f"The {what} is back.", "confirm")] + self._ask(self.asking)
-        return out + [Say(f"The {what} is back. Where we were: {self._where()}", "confirm")]
+            return out + [Say(f"The {what} is back.", "confirm")] + self._ask(self.asking, counted=False)
+        if self.stage != "steps":
+            return out + [Say(f"The {what} is back.", "confirm")] + self._ask_next()
+        return out + [Say(f"The {what} is back. {self._where_and_what()}", "confirm")]
 
     def _skip(self) -> list[Action]:
         planned = self.plan[self.index]
@@ -658,7 +678,7 @@ class Engine:
 
     def _ask_again(self) -> list[Action]:
         """The open question once more, after an interruption (unless paused: resume asks it)."""
-        return self._ask(self.asking) if self.asking is not None and not self.paused else []
+        return self._ask(self.asking, counted=False) if self.asking is not None and not self.paused else []
 
     def _mark_sore(self, foot: str, area: str, reason: str) -> list[Action]:
         """Mark a spot sore for this session and soften the rest of the plan there."""
@@ -732,10 +752,14 @@ class Engine:
         lines = []
         for measure in self.routine.measures:
             before, after = self.ratings["before"].get(measure.id), self.ratings["after"].get(measure.id)
-            if before is None or after is None:
-                continue
             label = measure.label.capitalize()
-            if before == after:
+            if before is None and after is None:
+                continue
+            if before is None or after is None:
+                rated, when = (before, "before") if after is None else (after, "after")
+                lines.append(f"{label} was {wording.number_words(rated)} {when}; "
+                             f"not rated {'after' if when == 'before' else 'before'}.")
+            elif before == after:
                 lines.append(f"{label} stayed at {wording.number_words(before)}.")
             else:  # which end it moved toward: "swelling went from two to four" alone sounds worse
                 toward = measure.high if after > before else measure.low

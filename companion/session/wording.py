@@ -55,10 +55,12 @@ def approx_minutes(seconds: float) -> str:
 def place(foot: str, area: str) -> str:
     """Where the work is: "left foot, heel", "both feet", "right foot"."""
     feet = "both feet" if foot == "both" else f"{foot} foot"
-    if area == "whole":
-        return feet
-    area_words = {"ball": "ball of the foot", "top": "top of the foot"}.get(area, area)
-    return f"{feet}, {area_words}"
+    return feet if area == "whole" else f"{feet}, {area_name(area)}"
+
+
+def area_name(area: str) -> str:
+    """"heel", "ball of the foot"."""
+    return {"ball": "ball of the foot", "top": "top of the foot"}.get(area, area)
 
 
 def feet_of(feet: set[str]) -> str:
@@ -83,30 +85,32 @@ def was_sore(foot: str, area: str) -> str:
 
 
 def still_sore(foot: str, area: str) -> str:
-    """"Is it still sore?", "Are they still sore?" (of the spot named before)."""
-    return "Are they still sore?" if _plural(foot, area) else "Is it still sore?"
+    """"Is it still sore?", "Are they still sore?" (of the spot named before: "the arch of each foot" too)."""
+    return "Are they still sore?" if _plural(foot, area) or foot == "both" else "Is it still sore?"
 
 
 def _plural(foot: str, area: str) -> bool:
     return area == "toes" or (foot, area) == ("both", "whole")
 
 
-def step_heading(step: Step, pressure: str, duration: float, with_place: bool = True, technique: bool = True,
+def step_heading(step: Step, pressure: str, duration: float, where: str | None = None, technique: bool = True,
                  remaining: bool = False) -> str:
     """"Left foot, arch. Fingertip friction in very small circles, light pressure, thirty seconds."; without
     ``technique`` (the same as the step before): "Left foot, arch. Same technique, light pressure, thirty seconds.";
-    ``remaining``: the duration is what is left ("…, fifteen seconds left.")."""
+    ``where``: the place as said (default: foot and area; "" for none); ``remaining``: the duration is what is
+    left ("…, fifteen seconds left.")."""
     parts = [step.technique[0].upper() + step.technique[1:] if technique else "Same technique"]
     if pressure != "none":
         parts.append(f"{pressure} pressure")
     parts.append(duration_words(duration) + (" left" if remaining else ""))
     heading = f"{', '.join(parts)}."
-    return f"{place(step.foot, step.area).capitalize()}. {heading}" if with_place else heading
+    where = place(step.foot, step.area) if where is None else where
+    return f"{where[0].upper()}{where[1:]}. {heading}" if where else heading
 
 
-def announcement(step: Step, pressure: str, duration: float, with_place: bool = True, technique: bool = True,
+def announcement(step: Step, pressure: str, duration: float, where: str | None = None, technique: bool = True,
                  remaining: bool = False) -> str:
-    return f"{step_heading(step, pressure, duration, with_place, technique, remaining)} {step.instruction}"
+    return f"{step_heading(step, pressure, duration, where, technique, remaining)} {step.instruction}"
 
 
 def step_name(step: Step) -> str:
@@ -116,7 +120,7 @@ def step_name(step: Step) -> str:
 
 def next_up(step: Step | None) -> str:
     if step is None:
-        return "Ten seconds left. This is the last step."
+        return "Ten seconds left, then we finish."
     return f"Ten seconds left. Next: {step_name(step)}."
 
 
