@@ -443,12 +443,13 @@ def narrows(recognizer: Recognizer) -> bool:
 
 
 def session_context(intent: str) -> frozenset[str]:
-    """What a session listens for when ``intent`` can be said: an answer while its question is open, any
-    other command during the steps."""
-    for answers in ANSWERS.values():
-        if intent in answers:
-            return frozenset(answers + QUESTION_COMMANDS)
-    return frozenset(STEP_COMMANDS)
+    """What a session listens for when ``intent`` can be said: an answer while its own question is open (the
+    question that takes the fewest kinds of answer: "area" while asked which area), any other command
+    during the steps."""
+    questions = [answers for answers in ANSWERS.values() if intent in answers]
+    if intent in STEP_COMMANDS or not questions:
+        return frozenset(STEP_COMMANDS)
+    return frozenset(min(questions, key=len) + QUESTION_COMMANDS)
 
 
 def score_in_session(recognizer: Recognizer, clips: list[Clip]) -> Tally:
