@@ -346,11 +346,11 @@ class Engine:
         if value is False:
             return []
         why = "there is swelling" if value else "I could not confirm there is no swelling"
+        light = "" if self.keep_light else "keep the pressure light throughout and "  # said once (a clearance says it)
         self.keep_light = f"Since {why}, we keep the pressure light."
         changes = adapt.for_swelling(self.plan, why.replace("I could not confirm", "not confirmed"))
         return self._plan_records(changes) + [self._say(
-            f"Since {why}, I'll keep the pressure light throughout and leave out the pressure strokes toward the ankle.",
-            "confirm")]
+            f"Since {why}, I'll {light}leave out the pressure strokes toward the ankle.", "confirm")]
 
     def _sore_spot_answer(self, value: Answer) -> list[Action]:
         """Yes: which foot and which area, unless said with the answer ("yes, my left heel")."""
@@ -598,7 +598,7 @@ class Engine:
         shortened = [self._step_by_id(str(c["step"])) for c in changes if c["change"] == "shorten"]
         text = "Thirty more seconds here."
         if shortened:
-            names = "; ".join(dict.fromkeys(wording.step_name(s) for s in shortened))
+            names = wording.step_names(shortened)
             text += f" To stay on time I've shortened: {names}."
         return self._plan_records(changes) + [Say(text + self._overrun(), "confirm")]
 

@@ -118,6 +118,22 @@ def step_name(step: Step) -> str:
     return f"{place(step.foot, step.area)}, {step.technique}"
 
 
+def step_names(steps: list[Step]) -> str:
+    """Several steps, those of one technique on one foot together: "right foot, ankle and heel, fingertip
+    friction in very small circles; right foot, long strokes alternating with short circular strokes"."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for step in steps:
+        areas = groups.setdefault((step.foot, step.technique), [])
+        if step.area not in areas:
+            areas.append(step.area)
+    names = []
+    for (foot, technique), areas in groups.items():
+        feet = "both feet" if foot == "both" else f"{foot} foot"
+        spots = " and ".join(area_name(a) for a in areas if a != "whole")
+        names.append(f"{feet}, {spots + ', ' if spots else ''}{technique}")
+    return "; ".join(names)
+
+
 def next_up(step: Step | None) -> str:
     if step is None:
         return "Ten seconds left, then we finish."
