@@ -83,3 +83,8 @@ STEPS = frozenset(("pain", "stop", "pause", "skip", "more_pressure", "less_press
 def test_a_phrase_right_after_a_negation_is_not_said(text: str, listening: frozenset[str], intent: str | None) -> None:
     heard = EN.only(listening).match(text)
     assert (heard.name if heard else None) == intent
+
+
+def test_a_phrase_table_can_key_a_cache():
+    """The recognisers cache what they derive from a table (pronunciations, prompts) by the table itself."""
+    assert hash(EN) == hash(load_phrases("en")) and hash(EN.only(STEPS)) != hash(EN)

@@ -46,7 +46,7 @@ class PhraseTable:
     # "Don't! That hurts!" is pain, "not painful" is not.
     negations: tuple[tuple[str, ...], ...] = ()
     weak_negations: tuple[tuple[str, ...], ...] = ()
-    negated_by: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    negated_by: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, hash=False)  # a table is a cache key
 
     def intents(self) -> list[str]:
         """Intent names in table order, each once."""
