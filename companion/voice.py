@@ -10,6 +10,7 @@ words after they ended.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import Callable
 
 from companion.errors import AudioDeviceError
 from companion.session.events import Action, AdjustVoice, Earcon, Listen, Prepare, Say, StopSpeech
+from companion.session.intents import Intent
 from companion.speech.phrases import normalise
 from companion.speech.recognizer import Recognition, Recognizer
 
@@ -74,7 +76,7 @@ class EchoGate:
     sink: SpeakerSink
     clock: Callable[[], float] = time.monotonic
     spoke: deque[list[float]] = field(default_factory=lambda: deque(maxlen=64))  # [from, until] the companion spoke
-    last_partial: tuple[str, float] | None = None
+    last_partial: tuple[Intent, float] | None = None  # the last safety intent delivered early, and when
 
     def note_speaking(self) -> None:
         """Called every few tens of milliseconds: extends the stretch of speech going on, or opens one."""
@@ -86,22 +88,29 @@ class EchoGate:
         else:
             self.spoke.append([now, now])
 
-    def admit(self, rec: Recognition) -> bool:
+    def admit(self, rec: Recognition) -> Intent | None:
+        """The intent to deliver for ``rec``, or None. The full reading of an utterance whose safety word was
+        delivered early is not delivered again, unless it names the spot the early one had not heard yet
+        ("pain in my left | heel"): then it comes as a refinement of it."""
         if rec.intent is None:
-            return False
+            return None
         now = self.clock()
-        if not rec.partial and self.last_partial and self.last_partial[0] == rec.intent.name \
-                and now - self.last_partial[1] < PARTIAL_DEDUP_S:
-            return False  # already delivered early
+        early = self.last_partial
+        if not rec.partial and early and early[0].name == rec.intent.name and now - early[1] < PARTIAL_DEDUP_S:
+            spot = (rec.intent.foot, rec.intent.area)
+            if rec.intent.name != "pain" or spot == (early[0].foot, early[0].area) or spot == (None, None):
+                return None  # already delivered early
+            self.last_partial = (rec.intent, now)
+            return dataclasses.replace(rec.intent, refines=True)
         self.note_speaking()
         said_over_speech = self.spoke_during(rec.said_from or now, rec.said_until or now)
         if said_over_speech and (not rec.intent.is_safety or self.is_echo(rec.text, now)):
-            return False
+            return None
         if rec.intent.is_safety and self.sink.speaker.is_speaking():
             self.sink.speaker.stop()  # barge-in, before the engine even hears of it
         if rec.partial:
-            self.last_partial = (rec.intent.name, now)
-        return True
+            self.last_partial = (rec.intent, now)
+        return rec.intent
 
     def spoke_during(self, start: float, end: float) -> bool:
         return any(began <= end and start <= ended + ECHO_TAIL_S for began, ended in self.spoke)
@@ -208,11 +217,11 @@ class VoiceIO:
             self.inbox.put(item)
 
     def _heard(self, rec: Recognition) -> None:
-        admitted = self.gate.admit(rec)
+        intent = self.gate.admit(rec)
         if self._show_heard is not None:
-            self._show_heard(heard_line(rec, admitted))
-        if admitted:
-            self._put(("intent", rec.intent))
+            self._show_heard(heard_line(rec, intent is not None))
+        if intent is not None:
+            self._put(("intent", intent))
 
     def _lost(self, exc: AudioDeviceError) -> None:
         self.devices["microphone"].lost()

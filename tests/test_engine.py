@@ -555,3 +555,12 @@ def test_a_resumed_session_names_the_foot_once_and_replies_to_keep_that():
     assert "Good: light pressure there again." in said
     first = next(t for t in said if t.startswith("Now the left foot."))
     assert first.startswith("Now the left foot. Focused work, area by area. Heel. Fingertip friction")
+
+
+def test_a_refined_pain_report_marks_the_spot_it_names_without_counting_again():
+    engine = opened()
+    talk(engine, (470, "pain in my left"))  # the left arch runs 7:45-8:15 (t 465-495)
+    said = [a.text for a in engine.handle(Heard(Intent("pain", foot="left", area="heel", refines=True), 471))
+            if isinstance(a, Say)]
+    assert said[0] == "I'll keep your left heel light too."  # (then the heel's point work, under way, ends)
+    assert set(engine.sore) == {("left", "arch"), ("left", "heel")} and engine.pain_reports == 1

@@ -147,3 +147,16 @@ def test_a_safety_word_cuts_whatever_is_being_said_when_it_arrives():
     assert gate.admit(said_at("yes", "yes", 18.0, 18.4)) and speaker.calls == []
     assert gate.admit(said_at("pause", "pause", 18.5, 18.9))
     assert speaker.calls == [("stop",)]
+
+
+def test_the_spot_heard_after_an_early_pain_comes_as_a_refinement_of_it():
+    """Whisper delivers "pain in my left" at a short quiet; the full reading names the heel."""
+    gate, _, _ = gate_with(False)
+    early = Recognition("pain in my left", Intent("pain", text="pain in my left", foot="left"), 0.9, 0.0, 0.5, True)
+    assert gate.admit(early) == early.intent
+    full = Recognition("pain in my left heel", Intent("pain", text="pain in my left heel", foot="left", area="heel"),
+                       0.9, 0.0, 0.8)
+    refined = gate.admit(full)
+    assert refined is not None and refined.refines and refined.area == "heel"
+    assert gate.admit(full) is None  # the same spot again is the same report
+    assert gate.admit(heard("stop", "stop", partial=True)) and gate.admit(heard("stop", "stop")) is None

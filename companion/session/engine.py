@@ -461,6 +461,8 @@ class Engine:
             return [record]
         if intent.name == "pain" and self.asking is not None and self.asking.expects == "spot" and not self.paused:
             return [record] + self._answer(intent)  # "my left heel hurts" answers "is there a painful spot?"
+        if intent.refines:
+            return [record] + self._pain_spot(intent)
         if intent.name in ("pain", "stop"):  # barge-in: silence first, in the same tick
             return [StopSpeech(), record] + (self._pain(intent) if intent.name == "pain" else self._confirm_stop())
         if intent.name == "pause":
@@ -675,6 +677,18 @@ class Engine:
             out.append(self._say(f"That is the {wording.ordinal_words(self.pain_reports)} time it hurt.", "warning"))
             return out + self._offer_end()
         return out + self._ask_again()
+
+    def _pain_spot(self, intent: Intent) -> list[Action]:
+        """The spot of a pain report already acted on, heard once the words after "pain" were in: that spot
+        is kept light too (not a new report)."""
+        planned = self.current
+        if planned is None:
+            return []
+        foot, area = intent.foot or planned.step.foot, intent.area or planned.step.area
+        if (foot, area) in self.sore:
+            return []
+        return self._mark_sore(foot, area, "pain reported") + [
+            self._say(f"I'll keep {wording.spot(foot, area)} light too.", "warning")]
 
     def _ask_again(self) -> list[Action]:
         """The open question once more, after an interruption (unless paused: resume asks it)."""

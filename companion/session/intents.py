@@ -18,6 +18,9 @@ class Intent:
     foot: str | None = None
     area: str | None = None
     confidence: float = 1.0
+    # Pain heard in full after its first words were delivered early ("pain in my left | heel"): the spot
+    # it names belongs to that report, it is no new one.
+    refines: bool = False
 
     @property
     def is_safety(self) -> bool:
