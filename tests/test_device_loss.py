@@ -63,7 +63,8 @@ def test_session_pauses_when_the_headset_goes_and_resumes_when_it_is_back(audio_
     detail = Store(Path(db)).session(Store(Path(db)).sessions()[-1].id)
     types = [e.type for e in detail.events]
     assert types.count("pause") >= ROUNDS and types.count("resume") >= ROUNDS
-    assert any("is back. Where we were" in e.data.get("text", "") for e in detail.events if e.type == "say")
+    assert any("is back. " in e.data.get("text", "") and "left in this step" in e.data["text"]
+               for e in detail.events if e.type == "say")  # where we were, how firmly and what to do
     printed = [line for line in text.splitlines() if line[:2].isdigit()]
     assert len(printed) == len([e for e in detail.events if e.type != "earcon"])  # nothing printed is missing
     assert detail.summary.end_reason == "stopped by the user"

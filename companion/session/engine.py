@@ -417,7 +417,7 @@ class Engine:
         if before is None or before.step.phase != step.phase:
             lead.append(self.routine.phases.get(step.phase, step.phase.capitalize()) + ".")
         where = (wording.area_name(step.area) if step.area != "whole" else "") if new_foot else None  # foot said
-        # the toes-to-ankle friction steps share one long technique name: said once, the heading is short
+        # the focused steps (toes … ankle) share one long technique name: said once, the headings are short
         named = before is None or before.step.technique != step.technique
         return " ".join(lead + [wording.announcement(step, planned.pressure, planned.duration, where, named)])
 
