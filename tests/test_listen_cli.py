@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -50,3 +53,10 @@ def test_korean_from_wav_with_vosk(tmp_path):
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout)
     assert (line["intent"], line["text"]) == ("pause", "멈춰")
+
+
+def test_a_missing_microphone_is_said_before_any_model_is_loaded():
+    done = subprocess.run([sys.executable, "-m", "companion", "listen", "--input-device", "no-such-headset"],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "PULSE_SERVER": "/nonexistent"})
+    assert done.returncode != 0 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "listening with" not in done.stderr

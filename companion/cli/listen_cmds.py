@@ -31,15 +31,21 @@ def listen_command(
     wavs: tuple[Path, ...], more_wavs: tuple[Path, ...], engine: str, lang: str, as_json: bool, input_device: str | None
 ) -> None:
     """Print each recognised command: one line per WAV file, or live until Ctrl-C."""
+    from companion.audio.capture import Microphone
+
+    files = (*wavs, *more_wavs)
+    device: int | str | None = int(input_device) if input_device and input_device.isdigit() else input_device
+    if not files:
+        with Microphone(device):  # a missing or unknown microphone is said before the model is loaded
+            pass
     recognizer, description = open_recognizer(engine, lang)
     click.echo(description, err=True)
-    files = (*wavs, *more_wavs)
     if files:
         failed = sum(not _decode_file(recognizer, path, as_json) for path in files)
         if failed:
             raise click.exceptions.Exit(2)
     else:
-        _listen_live(recognizer, input_device, as_json)
+        _listen_live(recognizer, device, as_json)
 
 
 def decode_pcm(recognizer: Recognizer, pcm: bytes) -> list[Recognition]:
@@ -102,13 +108,10 @@ def _line(heard: Recognition | None) -> str:
     return f"{heard.start:6.2f}s  {intent}{value}  {heard.confidence:.2f}  \"{heard.text}\"{early}"
 
 
-def _listen_live(recognizer: Recognizer, input_device: str | None, as_json: bool) -> None:
+def _listen_live(recognizer: Recognizer, device: int | str | None, as_json: bool) -> None:
     from companion.audio.capture import Microphone
     from companion.speech.listener import Listener
 
-    device: int | str | None = int(input_device) if input_device and input_device.isdigit() else input_device
-    with Microphone(device):  # fail now, with the fix, if there is no microphone at all
-        pass
     lock = threading.Lock()
 
     def show(recognition: Recognition) -> None:
