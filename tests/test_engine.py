@@ -553,6 +553,7 @@ def test_a_resumed_session_names_the_foot_once_and_replies_to_keep_that():
     engine.start(0)
     said = talk(engine, *[(0, w) for w in ("yes", "yes", "no", "no", "no", "no", "3", "3", "3", "3")])
     assert "Good: light pressure there again." in said
+    assert "We'll go on from there, after a short safety check: about twelve minutes of massage." in said
     first = next(t for t in said if t.startswith("Now the left foot."))
     assert first.startswith("Now the left foot. Focused work, area by area. Heel. Fingertip friction")
 

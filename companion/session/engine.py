@@ -297,8 +297,9 @@ class Engine:
                 return [self._say("Then we'll start from the beginning.", "confirm")]
             first = next(i for i, p in enumerate(self.plan) if p.step.id == step_id)
             changes = [adapt.skip(p, "done in the interrupted session") for p in self.plan[:first] if p.active]
+            left = wording.approx_minutes(adapt.total(self.plan))  # the welcome gave the whole session's length
             return self._plan_records(changes) + [self._say(
-                "We'll go on from there, after a short safety check.", "confirm")]
+                f"We'll go on from there, after a short safety check: {left} of massage.", "confirm")]
         return on_answer
 
     def _still_sore(self, foot: str, area: str) -> Callable[[Answer], list[Action]]:
