@@ -47,6 +47,8 @@ class PhraseTable:
     negations: tuple[tuple[str, ...], ...] = ()
     weak_negations: tuple[tuple[str, ...], ...] = ()
     negated_by: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, hash=False)  # a table is a cache key
+    # Intents that are negations themselves ("no": "no pain", "nothing hurts"): their phrases are never negated.
+    negative: frozenset[str] = frozenset()
 
     def intents(self) -> list[str]:
         """Intent names in table order, each once."""
@@ -106,7 +108,7 @@ class PhraseTable:
             reaching, right_before = (), self.negated_by[phrase.intent]
         else:
             reaching, right_before = self.negations, () if phrase.intent in self.safety else self.weak_negations
-        if any(p.intent == phrase.intent and p.words in self.negations + self.weak_negations for p in self.phrases):
+        if phrase.intent in self.negative:
             reaching, right_before = (), ()
 
         def negated(i: int) -> bool:
@@ -181,4 +183,5 @@ def load_phrases(language: str = "en") -> PhraseTable:
         negations=_word_runs(raw.get("negations", [])),
         weak_negations=_word_runs(raw.get("weak_negations", [])),
         negated_by={name: _word_runs(spec["negated_by"]) for name, spec in raw["intents"].items() if "negated_by" in spec},
+        negative=frozenset(p.intent for p in phrases if p.words in _word_runs(raw.get("negations", []) + raw.get("weak_negations", []))),
     )
