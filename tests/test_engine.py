@@ -383,12 +383,21 @@ def test_a_preference_on_a_spot_that_hurt_is_forgotten_and_not_offered():
 def test_more_pressure_on_a_whole_foot_step_says_what_changes():
     """The whole-foot steps left on that foot are at different pressures: each goes one level up."""
     _, out = run_script(SAFE + RATINGS + "05:20 more pressure\n")
-    assert ("Firmer: firm pressure now, and one level firmer for the rest of the work on your left foot."
-            in out.said())
+    assert ("Firmer: firm pressure now, and one level firmer for the strokes over your left foot from here on."
+            in out.said())  # not "the work on your left foot": the area work (toes, ball ...) keeps its pressure
     assert out.of("preference") == []  # no single pressure to offer next time
     changed = {p["step"]: p["to"] for p in out.of("plan") if p["change"] == "pressure"}
     assert changed == {"left-long-and-circular": "firm", "left-overlapping-circles": "medium",
                        "left-final-circle": "medium"}
+
+
+def test_a_whole_foot_preference_is_said_as_the_strokes_it_covers():
+    profile = Profile(pressure={("right", "whole"): "firm"})
+    _, out = run_script("> yes\n" + SAFE, profile=profile)
+    questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
+    assert questions[0] == "Last time you preferred firm pressure for the strokes over your right foot. Keep that?"
+    pressures = {s["id"]: s["pressure"] for s in out.of("step")}
+    assert pressures["right-toe-to-ankle"] == "firm" and pressures["right-toes"] == "medium"
 
 
 def test_sore_spots_carried_over_are_named_as_a_person_says_them():

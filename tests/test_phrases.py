@@ -79,6 +79,12 @@ STEPS = frozenset(("pain", "stop", "pause", "skip", "more_pressure", "less_press
     ("it isn't painful", YES_NO, None),
     ("don't go back", STEPS | {"back", "resume"}, None),  # neither "go" nor "back"
     ("don't! that hurts!", STEPS, "pain"),  # only "not" or "isn't" right before undo pain
+    ("ooh, that's sore", STEPS, "pain"),
+    ("ow!", STEPS, None),  # one short sound: pocketsphinx made room noise into it
+    ("that's a bit tender there", STEPS, None),  # "tender" only in "that's tender"
+    ("that's not sore", STEPS, None),
+    ("four", YES_NO | {"number", "pain"}, "number"),  # a rating is never "sore"
+    ("yes, it's still sore", YES_NO | {"pain"}, "yes"),  # to "Is it still sore?"
 ])
 def test_a_phrase_right_after_a_negation_is_not_said(text: str, listening: frozenset[str], intent: str | None) -> None:
     heard = EN.only(listening).match(text)

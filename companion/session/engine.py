@@ -270,7 +270,7 @@ class Engine:
                 continue  # not offered on a spot that was sore: it stays light (see _still_sore)
             self.questions.append(Question(
                 f"profile-pressure-{foot}-{area}",
-                f"Last time you preferred {pressure} pressure on {wording.spot(foot, area)}. Keep that?",
+                f"Last time you preferred {pressure} pressure {wording.pressure_on(foot, area)}. Keep that?",
                 "yesno", self._keep_preference(foot, area, pressure)))
         safety = [  # (id, question, what it asks about, what to do when a physician has cleared it anyway)
             ("circulation", "First, a short safety check. Is there a known circulation disorder, a blood clot, "
@@ -635,19 +635,19 @@ class Engine:
         if not changes:
             level = "firm" if direction > 0 else "light"
             return [Say(f"That is already {level} pressure; I'll keep it there.", "confirm")]
-        how, where = "Firmer" if direction > 0 else "Gentler", wording.spot(foot, area)
+        how, where = "Firmer" if direction > 0 else "Gentler", wording.pressure_on(foot, area)
         levels = {str(c["to"]) for c in changes}
         if len(levels) > 1:  # the steps on a whole foot differ: each one level, not remembered as one pressure
             now = next((str(c["to"]) for c in changes if c["step"] == step.id), None)
             lead = f"{how}: {now} pressure now" if now else how
             return self._plan_records(changes) + [
-                Say(f"{lead}, and one level {'firmer' if direction > 0 else 'gentler'} for the rest of the work on {where}.",
+                Say(f"{lead}, and one level {'firmer' if direction > 0 else 'gentler'} {where} from here on.",
                     "confirm")]
         new = levels.pop()
         self.preferred[(foot, area)] = new
         return self._plan_records(changes) + [
             Record("preference", {"foot": foot, "area": area, "pressure": new}),
-            Say(f"{how}: {new} pressure on {where} from now on.", "confirm")]
+            Say(f"{how}: {new} pressure {where} from now on.", "confirm")]
 
     def _pain(self, intent: Intent) -> list[Action]:
         out: list[Action] = []

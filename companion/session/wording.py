@@ -79,6 +79,12 @@ def spot(foot: str, area: str) -> str:
     return f"your {foot} {area}" if area in ("toes", "heel", "ankle") else f"the {area} of {feet}"
 
 
+def pressure_on(foot: str, area: str) -> str:
+    """Where a pressure applies: "on the ball of your left foot", "for the strokes over your left foot" (a
+    pressure asked for during a whole-foot step holds for the whole-foot strokes, not the area work)."""
+    return f"for the strokes over {spot(foot, area)}" if area == "whole" else f"on {spot(foot, area)}"
+
+
 def was_sore(foot: str, area: str) -> str:
     """"your left heel was sore", "your left toes were sore"."""
     return f"{spot(foot, area)} {'were' if _plural(foot, area) else 'was'} sore"

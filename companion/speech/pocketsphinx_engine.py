@@ -53,12 +53,15 @@ def model_dir() -> str:
 
 @cache
 def pronunciations() -> dict[str, tuple[str, ...]]:
-    """pocketsphinx's English dictionary: word -> its pronunciations."""
+    """pocketsphinx's English dictionary: word -> its pronunciations. A word with an apostrophe is also
+    there as the phrase tables spell it ("that's" as "thats"), unless that is a word of its own."""
     out: dict[str, list[str]] = {}
     with open(os.path.join(model_dir(), "cmudict-en-us.dict"), encoding="utf-8") as f:
         for line in f:
             word, *phones = line.split()
             out.setdefault(word.split("(")[0], []).append(" ".join(phones))
+    for word in [w for w in out if "'" in w]:
+        out.setdefault(word.replace("'", ""), out[word])
     return {w: tuple(p) for w, p in out.items()}
 
 
@@ -226,6 +229,7 @@ class PocketsphinxRecognizer:
             phrases = self._sayable(table)
             if phrases:
                 name = "commands" if intents is None else f"focus{len(self._searches)}"
+                self._teach({w for p in phrases for w in p.split()})
                 self._decoder.add_jsgf_string(name, build_jsgf(phrases, self._decoys, self._decoy_weight))
                 self._searches[intents] = (name, table, {_command_words(table, p) for p in phrases})
             else:  # none of it can be said: listen for every command (made first, in __init__)
@@ -233,6 +237,13 @@ class PocketsphinxRecognizer:
         name, table, commands = self._searches[intents]
         self._decoder.activate_search(name)
         return table, commands
+
+    def _teach(self, words: set[str]) -> None:
+        """Add to the decoder's dictionary the grammar's words it only has with their apostrophe ("thats")."""
+        prons = pronunciations()
+        for word in sorted(words):
+            if self._decoder.lookup_word(word) is None:
+                self._decoder.add_word(word, prons[word][0], True)
 
     def _sayable(self, table: PhraseTable) -> list[str]:
         return [p for p in table.grammar_phrases(slots=False) if not set(p.split()) & set(self.missing_words)]
