@@ -4,7 +4,7 @@ import pytest
 
 from companion.runner import build_engine, understand
 from companion.session.events import (
-    AdjustVoice, DeviceBack, DeviceLost, EndRequested, Heard, Listen, Say, StopSpeech, Tick,
+    AdjustVoice, DeviceBack, DeviceLost, EndRequested, Heard, Listen, Record, Say, StopSpeech, Tick,
 )
 from companion.session import wording
 from companion.session.intents import Intent
@@ -548,6 +548,19 @@ def test_a_pause_asked_for_while_a_device_is_lost_holds_when_it_is_back():
     engine.handle(Heard(Intent("pause"), 12))
     engine.handle(DeviceBack("microphone", 20))
     assert engine.paused  # the person said pause: they say resume
+
+
+def test_resume_while_a_device_lost_in_a_pause_is_still_gone_waits_for_it():
+    engine = opened()
+    talk(engine, (130, "pause"))
+    lost = engine.handle(DeviceLost("speaker", 140))
+    assert [a.data for a in lost if isinstance(a, Record)] == [{"reason": "the speaker was lost"}]
+    said = talk(engine, (150, "resume"))
+    assert said == ["The speaker is still lost. I'll go on when it is back."]
+    engine.handle(Tick(200))
+    assert engine.paused and engine.elapsed == 10  # the step's clock stood still
+    back = engine.handle(DeviceBack("speaker", 210))
+    assert not engine.paused and any(isinstance(a, Say) and a.text.startswith("The speaker is back.") for a in back)
 
 
 def test_a_sped_up_session_waits_as_long_in_real_time_for_an_answer():

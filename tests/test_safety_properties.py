@@ -79,3 +79,41 @@ def test_safety_properties_hold_for_random_sessions(answers, timed, extra, clear
 @given(SAFETY_ANSWERS, TIMED, SAFETY_ANSWERS, st.booleans())
 def test_safety_properties_hold_for_many_random_sessions(answers, timed, extra, cleared):
     check_session(answers, timed, extra, cleared)
+
+
+DEVICE_EVENTS = st.lists(st.tuples(st.integers(1, 30), st.sampled_from(
+    ["lost speaker", "lost microphone", "back speaker", "back microphone", "pause", "resume", "stop", "no",
+     "pain", "skip"])), max_size=30)
+
+
+@settings(max_examples=150, deadline=None)
+@given(DEVICE_EVENTS)
+def test_no_step_runs_while_a_device_is_lost(events):
+    """Whatever the person says around the losses, the clock of the steps stands still while the speaker or
+    the microphone is gone, and the session goes on once both are back and nobody paused."""
+    from companion.runner import build_engine, understand
+    from companion.session.events import DeviceBack, DeviceLost, Heard, Tick
+    from companion.speech.phrases import load_phrases
+
+    table, engine = load_phrases("en"), build_engine("foot-circulation", 20)
+    engine.start(0)
+    for words in ("no", "no", "no", "no", "3", "3", "3", "3"):
+        engine.handle(Heard(understand(table, words), 0))
+    now, lost = 0.0, set()
+    for gap, what in events:
+        before = (engine.index, engine.elapsed)
+        now += gap
+        engine.handle(Tick(now))
+        if lost and not engine.finished:
+            assert engine.paused and (engine.index, engine.elapsed) == before
+        kind, _, device = what.partition(" ")
+        if kind == "lost":
+            engine.handle(DeviceLost(device, now))
+            lost.add(device)
+        elif kind == "back":
+            engine.handle(DeviceBack(device, now))
+            lost.discard(device)
+        else:
+            engine.handle(Heard(understand(table, what), now))
+        if lost and not engine.finished:
+            assert engine.paused, what

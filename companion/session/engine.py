@@ -541,6 +541,9 @@ class Engine:
     def _resume(self) -> list[Action]:
         if not self.paused:
             return [Say("We are not paused.", "confirm")]
+        if self.lost:  # lost during the person's pause: its coming back resumes
+            self.paused = DEVICE_PAUSE
+            return [Say(f"The {' and the '.join(sorted(self.lost))} is still lost. I'll go on when it is back.", "warning")]
         self.paused = None
         out: list[Action] = [Record("resume", {}), Earcon("understood")]
         if self.asking is not None:
@@ -557,8 +560,8 @@ class Engine:
 
     def _device_lost(self, what: str) -> list[Action]:
         self.lost.add(what)
-        if self.paused:
-            return []  # already paused (by the person, or for the other device)
+        if self.paused:  # already paused (by the person, or for the other device): kept in the record all the same
+            return [Record("pause", {"reason": f"the {what} was lost"})]
         return [StopSpeech()] + self._pause(DEVICE_PAUSE, f"the {what} was lost")
 
     def _device_back(self, what: str) -> list[Action]:
@@ -753,7 +756,7 @@ class Engine:
     def _closing(self, reason: str) -> list[Action]:
         self.stage = "closing"
         self.end_reason = reason
-        self.paused = None
+        self.paused = DEVICE_PAUSE if self.lost else None  # the ratings wait for the speaker and the microphone
         self.asking = None
         self.questions.clear()
         for i, measure in enumerate(self.routine.measures):
