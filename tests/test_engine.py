@@ -169,14 +169,29 @@ def test_pain_eases_at_once_softens_the_spot_and_skips_its_point_work():
 
 
 def test_pain_twice_skips_the_area_and_three_times_offers_to_end():
-    _, out = run_script(SAFE + RATINGS + "04:30 that hurts\n04:40 pain\n04:50 too much\n> yes\n")
+    _, out = run_script(SAFE + RATINGS + "04:30 that hurts\n04:45 pain\n05:00 too much\n> yes\n")
     assert [(s["foot"], s["area"]) for s in out.of("sensitive")] == [("left", "whole"), ("left", "whole"), ("right", "whole")]
     skips = [p["step"] for p in out.of("plan") if p["change"] == "skip"]
     assert "left-long-and-circular" in skips and "left-final-circle" in skips
-    assert step_at(out, 280)["id"] == "right-warm"  # the second report left the whole left foot alone
+    assert step_at(out, 285)["id"] == "right-warm"  # the second report left the whole left foot alone
     assert any("third time it hurt" in t for t in out.said())
     assert out.of("end")[0]["reason"] == "ended after repeated pain"
-    assert out.of("end")[0]["duration"] == 290
+    assert out.of("end")[0]["duration"] == 300
+
+
+def test_pain_said_twice_in_a_breath_is_one_report():
+    """"Ouch… that hurts": the second cut off the reply to the first, so it is said again; nothing more is left out."""
+    _, out = run_script(SAFE + RATINGS + "14:00 ouch\n14:03 that hurts\n14:08 ouch\n")
+    assert len(out.of("sensitive")) == 1 and out.of("end")[0]["reason"] == "routine complete"
+    replies = [t for t in out.said() if t.startswith("Ease off")]
+    assert len(replies) == 3 and len(set(replies)) == 1
+    _, later = run_script(SAFE + RATINGS + "14:00 ouch\n14:15 that hurts\n")  # not in the same breath
+    assert any("We'll leave your right foot alone" in t for t in later.said())
+
+
+def test_pain_at_another_spot_in_the_same_breath_is_its_own_report():
+    _, out = run_script(SAFE + RATINGS + "03:10 pain in my left heel\n03:13 and my right toes\n03:15 pain in my right toes\n")
+    assert [(e["foot"], e["area"]) for e in out.of("sensitive")] == [("left", "heel"), ("right", "toes")]
 
 
 def test_ending_is_offered_at_the_third_pain_then_again_only_three_reports_later():
@@ -198,7 +213,7 @@ def test_pain_during_the_soak_marks_no_spot_unless_one_is_named():
 
 
 def test_pain_twice_on_both_whole_feet_stops_rather_than_calling_the_massage_complete():
-    _, out = run_script(SAFE + RATINGS + "03:10 pain in both feet\n03:20 pain in both feet\n")
+    _, out = run_script(SAFE + RATINGS + "03:10 pain in both feet\n03:25 pain in both feet\n")
     said = out.said()
     assert "Ease off now. We'll leave both feet alone for the rest of the session." in said
     assert not any("The massage is complete" in t for t in said)
@@ -207,22 +222,23 @@ def test_pain_twice_on_both_whole_feet_stops_rather_than_calling_the_massage_com
 
 def test_pain_mentions_point_work_only_when_some_is_left_to_skip():
     _, early = run_script(SAFE + RATINGS + "03:10 pain\n")
-    assert "Ease off now. I'll keep your left foot light from here and skip the point work there." in early.said()
+    assert ("Ease off now. I'll keep your left foot light from here and skip the point work there. "
+            "Go on gently: palm warming.") in early.said()
     _, late = run_script(SAFE + RATINGS + "11:10 pain\n")  # the left foot's final circle: no point work after it
-    assert "Ease off now. I'll keep your left foot light from here." in late.said()
+    assert "Ease off now. I'll keep your left foot light from here. Go on gently: final circle of strokes." in late.said()
 
 
 def test_pain_while_the_end_question_is_open_asks_it_once_again():
     engine = build_engine("foot-circulation", 20)
     engine.start(0)
     for t, intent in enumerate([Intent("no")] * 4 + [Intent("number", value=3)] * 4 + [Intent("pain")] * 4):
-        said = [a.text for a in engine.handle(Heard(intent, float(t))) if isinstance(a, Say)]
+        said = [a.text for a in engine.handle(Heard(intent, float(20 * t))) if isinstance(a, Say)]
     assert said[0].startswith("Ease off now") and said[1:] == ["Would you like to end the session?"]
     assert engine.asking.id == "end-after-pain" and not engine.questions
 
 
 def test_no_clear_answer_to_ending_after_pain_goes_on_without_saying_all_right():
-    _, out = run_script(SAFE + RATINGS + "04:30 pain\n04:40 pain\n04:50 pain\n> banana\n> pardon\n> hmm\n")
+    _, out = run_script(SAFE + RATINGS + "04:30 pain\n04:45 pain\n05:00 pain\n> banana\n> pardon\n> hmm\n")
     said = out.said()
     i = said.index("I'll skip that one.")
     assert said[i + 1] == "We'll go on gently. Say stop at any time to end the session."
@@ -587,3 +603,46 @@ def test_a_refined_pain_report_marks_the_spot_it_names_without_counting_again():
             if isinstance(a, Say)]
     assert said[0] == "I'll keep your left heel light too."  # (then the heel's point work, under way, ends)
     assert set(engine.sore) == {("left", "arch"), ("left", "heel")} and engine.pain_reports == 1
+
+
+@pytest.mark.parametrize("answer", ["no idea", "I'm not sure", "I don't know"])
+def test_a_doubtful_answer_to_a_contraindication_does_not_count_as_no(answer):
+    _, out = run_script(f"> {answer}\n")
+    assert out.of("safety")[0]["answer"] == "unsure"
+    assert out.of("end")[0]["reason"] == "contraindicated" and not out.of("step")
+
+
+def test_it_is_sore_answers_is_it_still_sore_with_yes():
+    profile = Profile(sensitive={("left", "heel")})
+    _, out = run_script("> yes, it is sore\n" + SAFE, profile=profile)
+    assert "I'll keep your left heel light." in out.said()
+    assert not [t for t in out.said() if t.startswith("Ease off")]
+
+
+def test_going_back_to_a_skipped_step_costs_only_the_time_spent_on_it():
+    """Skip the soak after 10 s, go back 10 s later: 20 s to win back, not the soak's whole two minutes."""
+    _, out = run_script(SAFE + RATINGS + "00:10 skip\n00:20 back\n")
+    won = sum(p["seconds"] for p in out.of("plan") if p["change"] == "shorten")
+    assert won == 20 and out.of("end")[0]["duration"] == 1200
+    assert "Going back. To stay on time I've shortened: right foot, ankle and heel, fingertip friction in very small circles." in out.said()
+
+
+def test_back_in_the_first_step_says_it_starts_it_again():
+    _, out = run_script(SAFE + RATINGS + "00:30 back\n")
+    assert ("This is the first step; starting it again. To stay on time I've shortened: right foot, ankle and heel, "
+            "fingertip friction in very small circles.") in out.said()
+
+
+def test_less_time_gives_back_what_more_time_took_from_later_steps():
+    _, out = run_script(SAFE + RATINGS + "00:30 more time\n00:40 less time\n")
+    assert out.of("end")[0]["duration"] == 1200  # was 1170: the shortened steps stayed short
+    durations = {s["id"]: s["duration"] for s in out.of("step")}
+    assert durations["right-heel"] == durations["right-ankle"] == 30
+    assert "Thirty seconds less on this step. I've given it back to the steps I shortened before." in out.said()
+
+
+def test_less_time_takes_whole_five_seconds_and_leaves_no_stale_cues():
+    _, out = run_script(SAFE + RATINGS + "01:37 less time\n")  # 23 s of the soak left: 18 could go, said "twenty"
+    assert "Fifteen seconds less on this step." in out.said()
+    said = [e["text"] for e in out.events if e["type"] == "say" and 97 <= e["t"] < 105]
+    assert not [t for t in said if t.startswith("Ten seconds left")]  # its time (95 s) had passed

@@ -63,7 +63,14 @@ STEPS = frozenset(("pain", "stop", "pause", "skip", "more_pressure", "less_press
 @pytest.mark.parametrize(("text", "listening", "intent"), [
     ("no, don't stop", YES_NO, "no"),  # to "Do you want to end the session now?"
     ("don't stop", YES_NO, None),
-    ("I'm not sure", YES_NO, None),  # "sure" is a yes
+    ("I'm not sure", YES_NO, "unsure"),  # "sure" is a yes
+    ("no idea", YES_NO, "unsure"),  # not a "no"
+    ("I don't know", YES_NO, "unsure"),
+    ("a little", YES_NO, "yes"),
+    ("much better", YES_NO, "no"),  # to "Is it still sore?"
+    ("my heel is sore", STEPS, "pain"),
+    ("the back of the heel is sore", STEPS | {"back"}, "pain"),  # not "go back"
+    ("it's hurting", STEPS, "pain"),
     ("it is not painful", YES_NO, "no"),
     ("no pain", YES_NO, "no"),
     ("no, no pain", YES_NO, "no"),

@@ -111,21 +111,19 @@ def set_pressure(
     return changes
 
 
-def extend(plan: list[PlannedStep], index: int, seconds: float, budget: float) -> tuple[list[Change], float]:
-    """Add ``seconds`` to step ``index`` and win the time back from later optional steps.
-
-    Returns the changes and what could not be won back (the overrun the person asked for)."""
+def extend(plan: list[PlannedStep], index: int, seconds: float, budget: float) -> list[Change]:
+    """Add ``seconds`` to step ``index`` and win the time back from later optional steps (what cannot be won
+    back is the overrun the person asked for)."""
     current = plan[index]
     current.duration += seconds
     changes: list[Change] = [{"change": "extend", "step": current.step.id, "seconds": seconds, "reason": "asked for more time"}]
     need = min(seconds, max(0.0, total(plan) - budget))  # an earlier overrun was already accounted for
-    won, over = win_back(plan, index, need, f"to stay on time after more time on {current.step.id}")
-    return changes + won, over
+    return changes + win_back(plan, index, need, f"to stay on time after more time on {current.step.id}")
 
 
-def win_back(plan: list[PlannedStep], index: int, seconds: float, reason: str) -> tuple[list[Change], float]:
+def win_back(plan: list[PlannedStep], index: int, seconds: float, reason: str) -> list[Change]:
     """Shorten optional steps after ``index`` (the latest first, never below their minimum) by up to
-    ``seconds`` in all; returns the changes and the seconds that could not be found."""
+    ``seconds`` in all."""
     changes: list[Change] = []
     for p in reversed(plan[index + 1 :]):
         if seconds <= 0:
@@ -135,14 +133,24 @@ def win_back(plan: list[PlannedStep], index: int, seconds: float, reason: str) -
             p.duration -= take
             seconds -= take
             changes.append({"change": "shorten", "step": p.step.id, "seconds": take, "reason": reason})
-    return changes, max(seconds, 0.0)
+    return changes
 
 
-def shorten(plan: list[PlannedStep], index: int, seconds: float, elapsed: float) -> list[Change]:
-    """Take up to ``seconds`` off step ``index``, keeping at least five seconds still to come."""
+def shorten(plan: list[PlannedStep], index: int, seconds: float, elapsed: float, budget: float) -> list[Change]:
+    """Take up to ``seconds`` off step ``index`` (in whole 5 s, keeping at least five seconds still to come),
+    and give that time back to later steps shortened before to stay on time, as far as ``budget`` allows."""
     current = plan[index]
-    take = max(0.0, min(seconds, current.duration - elapsed - 5))
+    take = max(0.0, 5 * ((min(seconds, current.duration - elapsed - 5)) // 5))
     if take <= 0:
         return []
     current.duration -= take
-    return [{"change": "shorten", "step": current.step.id, "seconds": take, "reason": "asked for less time"}]
+    changes: list[Change] = [{"change": "shorten", "step": current.step.id, "seconds": take, "reason": "asked for less time"}]
+    room = budget - total(plan)
+    for p in plan[index + 1 :]:
+        add = min(room, p.step.duration - p.duration) if p.active else 0
+        if add > 0:
+            p.duration += add
+            room -= add
+            changes.append({"change": "extend", "step": p.step.id, "seconds": add,
+                            "reason": f"time given back after less time on {current.step.id}"})
+    return changes

@@ -30,11 +30,14 @@ from companion.session.profile import Profile
 EXTRA_SECONDS = 30.0  # "more time" / "less time"
 MAX_TRIES = 3  # a question is asked at most three times (twice again after an unclear answer)
 OFFER_END_EVERY = 3  # pain reports: ending is offered at the third, then again three reports after each offer
+# "Ouch… that hurts" is one report: pain at the same spot this soon after the last report is not another one
+# (counted twice, it left the whole foot alone and, on that foot's last steps, ended the session).
+SAME_PAIN_S = 10.0
 REMIND_AFTER_S = 30.0  # an unanswered question is asked again after this long (twice at most)
 MAX_REMINDERS = 2
 # "spot": is there a painful spot? yes or no, or the spot itself ("my left heel", "my left heel hurts"): a yes.
-ANSWERS = {"yesno": ("yes", "no"), "spot": ("yes", "no", "foot", "area", "pain"), "number": ("number",), "foot": ("foot",),
-           "area": ("area",)}
+ANSWERS = {"yesno": ("yes", "no", "unsure"), "spot": ("yes", "no", "unsure", "foot", "area", "pain"),
+           "number": ("number", "unsure"), "foot": ("foot", "unsure"), "area": ("area", "unsure")}
 VOICE_INTENTS = {"slower": ("rate", -1), "faster": ("rate", 1), "louder": ("volume", 1),
                  "quieter": ("volume", -1), "change_voice": ("voice", 1)}
 VOICE_WORDS = {"slower": "Slower.", "faster": "Faster.", "louder": "Louder.", "quieter": "Quieter.",
@@ -100,6 +103,7 @@ class Engine:
         self.preferred: dict[tuple[str, str], str] = {}  # pressures asked for, as remembered for next time
         self.pain_reports = 0
         self.offer_end_at = OFFER_END_EVERY  # the pain report at which ending the session is offered next
+        self.last_pain: tuple[float, tuple[str, str], str] | None = None  # when, where, and what was said to it
         self.keep_light: str | None = None  # why the pressure stays light throughout, said when more is asked for
         self.ratings: dict[str, dict[str, int | None]] = {"before": {}, "after": {}}
         self.last_said = ""
@@ -221,7 +225,7 @@ class Engine:
         question = self.asking
         assert question is not None
         value: Answer
-        if intent.name == "skip":
+        if intent.name in ("skip", "unsure"):  # not known: a safety question is not confirmed
             value = None
         elif intent.name in ANSWERS[question.expects]:
             if question.expects in ("yesno", "spot"):
@@ -233,13 +237,14 @@ class Engine:
         else:
             return self._not_understood(question)
         self.slots = spot_of(intent)
-        return self._settle(question, value, intent.text)
+        return self._settle(question, value, intent.text, unknown=intent.name if value is None else "skip")
 
-    def _settle(self, question: Question, value: Answer, text: str) -> list[Action]:
+    def _settle(self, question: Question, value: Answer, text: str, unknown: str = "skip") -> list[Action]:
+        """``unknown``: how a None answer is recorded, "skip" or "unsure"."""
         self.asking = None
         out: list[Action] = [Earcon("understood")]
         if question.record:
-            answer = "skip" if value is None else ("yes" if value is True else "no" if value is False else value)
+            answer = unknown if value is None else ("yes" if value is True else "no" if value is False else value)
             out.append(Record("safety", {**question.record, "answer": answer, "text": text}))
         out += question.on_answer(value)
         if not self.finished and self.asking is None:
@@ -264,7 +269,7 @@ class Engine:
         for foot, area in sorted(profile.sensitive):
             self.questions.append(Question(
                 f"profile-sore-{foot}-{area}", f"Last time {wording.was_sore(foot, area)}. {wording.still_sore(foot, area)}",
-                "yesno", self._still_sore(foot, area)))
+                "spot", self._still_sore(foot, area)))  # "spot": "yes, it is sore" (pain words) is a yes
         for (foot, area), pressure in sorted(profile.pressure.items()):
             if any(adapt.covers(foot, area, *spot) for spot in profile.sensitive):
                 continue  # not offered on a spot that was sore: it stays light (see _still_sore)
@@ -587,26 +592,30 @@ class Engine:
         earlier = [i for i in range(self.index - 1, -1, -1) if self.plan[i].active]
         target = earlier[0] if earlier else self.index
         redo = self.plan[target]
+        # Going back repeats work: the time spent on what is done again (all of this step so far, and the
+        # earlier step as long as it took: a few seconds if it was skipped) is won back from later optional
+        # steps; the rest is an asked-for overrun.
+        cost = self.elapsed + (redo.duration if target != self.index else 0.0)
         redo.duration = max(redo.duration, redo.step.duration)  # a step cut short by "skip" is done in full
-        # Going back repeats work: win that time back from later optional steps; the rest is an asked-for overrun.
-        cost = self.elapsed + (self.plan[target].duration if target != self.index else 0.0)
         self.plan_budget -= cost
         need = min(cost, max(0.0, adapt.total(self.plan) - self.plan_budget))
-        changes, _ = adapt.win_back(self.plan, self.index, need, "to stay on time after going back")
-        out: list[Action] = [Record("plan", {"change": "back", "step": self.plan[target].step.id, "reason": "asked to go back"})]
-        out += self._plan_records(changes) + [Say("Going back." + self._overrun(), "confirm")]
+        changes = adapt.win_back(self.plan, self.index, need, "to stay on time after going back")
+        said = "Going back." if earlier else "This is the first step; starting it again."
+        out: list[Action] = [Record("plan", {"change": "back", "step": redo.step.id, "reason": "asked to go back"})]
+        out += self._plan_records(changes) + [Say(said + self._shortened(changes) + self._overrun(), "confirm")]
         self.index = target
         return out + self._begin_step(target, previous=None)
 
     def _more_time(self) -> list[Action]:
-        changes, _ = adapt.extend(self.plan, self.index, EXTRA_SECONDS, self.plan_budget)
+        changes = adapt.extend(self.plan, self.index, EXTRA_SECONDS, self.plan_budget)
         self.fired.discard("ten")
+        return self._plan_records(changes) + [
+            Say("Thirty more seconds here." + self._shortened(changes) + self._overrun(), "confirm")]
+
+    def _shortened(self, changes: list[adapt.Change]) -> str:
+        """The later steps shortened to stay on time, as said after the request that shortened them."""
         shortened = [self._step_by_id(str(c["step"])) for c in changes if c["change"] == "shorten"]
-        text = "Thirty more seconds here."
-        if shortened:
-            names = wording.step_names(shortened)
-            text += f" To stay on time I've shortened: {names}."
-        return self._plan_records(changes) + [Say(text + self._overrun(), "confirm")]
+        return f" To stay on time I've shortened: {wording.step_names(shortened)}." if shortened else ""
 
     def _overrun(self) -> str:
         """How much longer than planned the session now runs, when requests made it so (after the optional
@@ -615,10 +624,15 @@ class Engine:
         return f" The session will now run {wording.duration_words(over)} longer than planned." if over >= 5 else ""
 
     def _less_time(self) -> list[Action]:
-        changes = adapt.shorten(self.plan, self.index, EXTRA_SECONDS, self.elapsed)
+        changes = adapt.shorten(self.plan, self.index, EXTRA_SECONDS, self.elapsed, self.plan_budget)
         if not changes:
             return [Say("This step is nearly over already.", "confirm")]
-        return self._plan_records(changes) + [Say(f"{wording.duration_words(float(changes[0]['seconds'])).capitalize()} less on this step.", "confirm")]
+        # the cues of the shorter step that are now behind us are not said late, one after the other
+        self.fired |= {key for at, key, _ in self._cues(self.plan[self.index]) if at <= self.elapsed}
+        text = f"{wording.duration_words(float(changes[0]['seconds'])).capitalize()} less on this step."
+        if len(changes) > 1:
+            text += " I've given it back to the steps I shortened before."
+        return self._plan_records(changes) + [Say(text, "confirm")]
 
     def _pressure(self, intent: Intent, direction: int) -> list[Action]:
         planned = self.plan[self.index]
@@ -660,22 +674,30 @@ class Engine:
         step = planned.step
         foot = intent.foot or step.foot
         area = intent.area or step.area
+        if self.last_pain is not None and self.now - self.last_pain[0] <= SAME_PAIN_S and self.last_pain[1] == (foot, area):
+            self.last_pain = (self.now, (foot, area), self.last_pain[2])
+            return [self._say(self.last_pain[2], "warning")] + self._ask_again()  # its reply again: this one cut it off
         self.pain_reports += 1
         where = wording.spot(foot, area)
         if not (step.touches or intent.foot or intent.area):  # the soak: nothing is marked sore unless named
-            out.append(self._say("Ease off now and take your time. If a spot hurts, say where: for example, "
-                                 "pain in my left heel.", "warning"))
+            reply = "Ease off now and take your time. If a spot hurts, say where: for example, pain in my left heel."
         elif self.sore.get((foot, area), 0) >= 1:
             out += self._mark_sore(foot, area, "pain reported")
             changes = adapt.skip_area(self.plan, self.index, foot, area, f"pain reported twice at {where}")
-            out += self._plan_records(changes) + [self._say(f"Ease off now. We'll leave {where} alone for the rest of the session.", "warning")]
+            out += self._plan_records(changes)
+            reply = f"Ease off now. We'll leave {where} alone for the rest of the session."
             if not any(p.active for p in self.plan[self.index :]):  # nothing left to massage: not "complete"
-                return out + self._closing("ended after repeated pain")
+                return out + [self._say(reply, "warning")] + self._closing("ended after repeated pain")
         else:
             marked = self._mark_sore(foot, area, "pain reported")
             skips = any(isinstance(a, Record) and a.data.get("change") == "skip" for a in marked)
             point_work = " and skip the point work there" if skips else ""
-            out += marked + [self._say(f"Ease off now. I'll keep {where} light from here{point_work}.", "warning")]
+            out += marked
+            reply = f"Ease off now. I'll keep {where} light from here{point_work}."
+        if step.touches and planned.active:  # the pain cut its instruction short: what to go on with
+            reply += f" Go on gently: {step.technique}."
+        self.last_pain = (self.now, (foot, area), reply)
+        out.append(self._say(reply, "warning"))
         if self.pain_reports >= self.offer_end_at:
             self.offer_end_at = self.pain_reports + OFFER_END_EVERY
             out.append(self._say(f"That is the {wording.ordinal_words(self.pain_reports)} time it hurt.", "warning"))
