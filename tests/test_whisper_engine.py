@@ -241,6 +241,7 @@ def test_prompt_lists_the_commands_from_the_phrase_table() -> None:
     for word in ("Pause.", "Pain.", "Stop.", "More pressure.", "Yes.", "No.", "Three.", "Left.", "Go."):
         assert word in prompt
     assert "Heel." not in prompt
+    assert "Not sure." not in prompt  # a doubtful answer is not suggested to Whisper
 
 
 def test_model_location_order(tmp_path: Path, monkeypatch) -> None:

@@ -63,6 +63,9 @@ SOUND_ALIKES = {
     "write": "right", "paws": "pause", "pores": "pause", "ow": "ouch",
 }
 PROMPT_ANSWERS = ("number", "foot")  # value intents whose words go into the prompt (areas: see command_prompt)
+# Not in the prompt: a doubtful answer ("not sure") ends a session at a contraindication question, so Whisper
+# is not led toward writing it; said, it is written as said.
+UNPROMPTED = ("unsure",)
 # A command may come with a couple of words around it ("skip this one now"); more is conversation, in
 # which a phrase is found by chance ("... it is not allowed" holds the answer "it is not"). Measured on
 # 30 minutes of prose: most of the false intents were phrases inside longer sentences.
@@ -280,6 +283,8 @@ def command_prompt(table: PhraseTable, areas: bool = False) -> str:
     words: list[str] = []
     for intent in table.intents():
         phrases = [p for p in table.phrases if p.intent == intent and not any(c.isdigit() for c in p.text)]
+        if intent in UNPROMPTED:
+            continue
         if phrases[0].value is None:
             words.append(phrases[0].text)
         elif intent in PROMPT_ANSWERS or (areas and intent == "area"):
