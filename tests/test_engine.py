@@ -66,7 +66,7 @@ def test_pause_stops_the_timers_and_resume_goes_on():
     assert "We are already paused" in " ".join(e["text"] for e in out.of("say") if e["t"] == 220)
     resumed = [e["text"] for e in out.of("say") if e["t"] == 310]
     assert resumed[0].startswith("Resuming. Left foot: palm warming.")
-    assert resumed[0].endswith("Light pressure. Use the broad surfaces of your palms to gently warm the foot with "
+    assert resumed[0].endswith("Light pressure. Use the broad surfaces of your palms to warm the foot with "
                                "friction, and spread the oil where it will be needed.")
     assert step_at(out, 309)["id"] == "left-warm"
 

@@ -225,3 +225,11 @@ def test_the_readmes_routine_template_validates(tmp_path):
     path.write_text(re.search(r"```toml\n(name = .*?)```", readme, re.S).group(1))
     result = CliRunner().invoke(main, ["routines", "validate", str(path)])
     assert result.exit_code == 0 and "ok (2 steps, 5 minutes)" in result.output, result.output
+
+
+def test_the_default_routine_instructions_never_say_a_pressure():
+    """The pressure is said with each step and changes ("firmer" → "firm pressure… with gentle pressure" was
+    heard); an instruction naming one would contradict it."""
+    routine = load_routine("foot-circulation")
+    for step in routine.steps:
+        assert not re.search(r"\b(gentl\w*|firm\w*|light(ly)?|hard)\b", step.instruction, re.I), step.id
