@@ -646,3 +646,16 @@ def test_less_time_takes_whole_five_seconds_and_leaves_no_stale_cues():
     assert "Fifteen seconds less on this step." in out.said()
     said = [e["text"] for e in out.events if e["type"] == "say" and 97 <= e["t"] < 105]
     assert not [t for t in said if t.startswith("Ten seconds left")]  # its time (95 s) had passed
+
+
+def test_preferences_are_offered_in_one_question_and_not_when_the_routine_uses_that_pressure_anyway():
+    profile = Profile(pressure={("right", "arch"): "firm", ("left", "whole"): "medium", ("left", "ball"): "medium"})
+    _, out = run_script("> yes\n" + SAFE, profile=profile)
+    questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
+    assert questions[0] == ("Last time you preferred medium pressure for the strokes over your left foot and firm "
+                            "pressure on the arch of your right foot. Keep those?")  # the ball is medium anyway
+    assert "Good: the same pressures in those places again." in out.said()
+    pressures = {s["id"]: s["pressure"] for s in out.of("step")}
+    assert pressures["right-arch"] == "firm" and pressures["left-toe-to-ankle"] == "medium"
+    _, declined = run_script("> no\n" + SAFE, profile=profile)
+    assert sorted((e["area"], e["pressure"]) for e in declined.of("preference")) == [("arch", None), ("whole", None)]

@@ -270,13 +270,16 @@ class Engine:
             self.questions.append(Question(
                 f"profile-sore-{foot}-{area}", f"Last time {wording.was_sore(foot, area)}. {wording.still_sore(foot, area)}",
                 "spot", self._still_sore(foot, area)))  # "spot": "yes, it is sore" (pain words) is a yes
-        for (foot, area), pressure in sorted(profile.pressure.items()):
-            if any(adapt.covers(foot, area, *spot) for spot in profile.sensitive):
-                continue  # not offered on a spot that was sore: it stays light (see _still_sore)
+        offered = [(foot, area, pressure) for (foot, area), pressure in sorted(profile.pressure.items())
+                   # not on a spot that was sore (it stays light, see _still_sore), nor one the routine works at
+                   # that pressure anyway
+                   if not any(adapt.covers(foot, area, *spot) for spot in profile.sensitive)
+                   and {p.pressure for p in self.plan if (p.step.foot, p.step.area) == (foot, area)} - {pressure}]
+        if offered:  # one question for them all: several "Keep that?" in a row before the safety check was a lot
+            said = " and ".join(f"{pressure} pressure {wording.pressure_on(foot, area)}" for foot, area, pressure in offered)
             self.questions.append(Question(
-                f"profile-pressure-{foot}-{area}",
-                f"Last time you preferred {pressure} pressure {wording.pressure_on(foot, area)}. Keep that?",
-                "yesno", self._keep_preference(foot, area, pressure)))
+                "profile-pressure", f"Last time you preferred {said}. Keep {'that' if len(offered) == 1 else 'those'}?",
+                "yesno", self._keep_preferences(offered)))
         safety = [  # (id, question, what it asks about, what to do when a physician has cleared it anyway)
             ("circulation", "First, a short safety check. Is there a known circulation disorder, a blood clot, "
              "or diabetes affecting the feet?", "a circulation disorder, a blood clot or diabetes affecting the feet",
@@ -315,16 +318,22 @@ class Engine:
             return self._mark_sore(foot, area, reason) + [self._say(f"I'll keep {wording.spot(foot, area)} light.", "confirm")]
         return on_answer
 
-    def _keep_preference(self, foot: str, area: str, pressure: str) -> Callable[[Answer], list[Action]]:
+    def _keep_preferences(self, offered: list[tuple[str, str, str]]) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:
+            out: list[Action] = []
+            for foot, area, pressure in offered:
+                if not value:
+                    out.append(Record("preference", {"foot": foot, "area": area, "pressure": None}))
+                    continue
+                self.preferred[(foot, area)] = pressure
+                changes = adapt.set_pressure(self.plan, 0, foot, area, pressure, "client preference from last session",
+                                             frozenset(self.sore))
+                out += self._plan_records(changes) + [Record("preference", {"foot": foot, "area": area, "pressure": pressure})]
+            there = "there" if len(offered) == 1 else "in those places"
             if not value:
-                return [Record("preference", {"foot": foot, "area": area, "pressure": None}),
-                        self._say("All right, the usual pressure there.", "confirm")]
-            self.preferred[(foot, area)] = pressure
-            changes = adapt.set_pressure(self.plan, 0, foot, area, pressure, "client preference from last session",
-                                         frozenset(self.sore))
-            return self._plan_records(changes) + [Record("preference", {"foot": foot, "area": area, "pressure": pressure}),
-                                                  self._say(f"Good: {pressure} pressure there again.", "confirm")]
+                return out + [self._say(f"All right, the usual pressure {there}.", "confirm")]
+            what = f"{offered[0][2]} pressure" if len(offered) == 1 else "the same pressures"
+            return out + [self._say(f"Good: {what} {there} again.", "confirm")]
         return on_answer
 
     def _contraindication(self, why: str, care: str) -> Callable[[Answer], list[Action]]:
