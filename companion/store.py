@@ -288,6 +288,11 @@ class Store:
                     profile.sensitive.add((foot, area))
                 elif value is not None:  # a declined preference, as stored before 2026-12-07
                     profile.pressure[(foot, area)] = value
+            last = db.execute(
+                """SELECT measure, value FROM ratings WHERE "when" = 'after' AND value IS NOT NULL AND session_id =
+                     (SELECT MAX(r.session_id) FROM ratings r JOIN sessions s ON s.id = r.session_id
+                      WHERE s.client = ? AND r."when" = 'after' AND r.value IS NOT NULL)""", (client,))
+            profile.last_after = dict(last.fetchall())
         return profile
 
     def sessions(self, client: str | None = None) -> list[SessionSummary]:

@@ -659,3 +659,16 @@ def test_preferences_are_offered_in_one_question_and_not_when_the_routine_uses_t
     assert pressures["right-arch"] == "firm" and pressures["left-toe-to-ankle"] == "medium"
     _, declined = run_script("> no\n" + SAFE, profile=profile)
     assert sorted((e["area"], e["pressure"]) for e in declined.of("preference")) == [("arch", None), ("whole", None)]
+
+
+def test_the_closing_summary_says_the_progress_since_last_session():
+    profile = Profile(last_after={"warmth": 3, "colour": 3, "comfort": 4})
+    _, out = run_script(SAFE + RATINGS + "> 4\n> 3\n> 4\n> 5\n", profile=profile)
+    said = out.said()
+    assert said[-1].endswith("Since the end of last session: warmth of the feet three then, four now; comfort four "
+                             "then, five now. Thank you. The session is saved.")
+    assert any(t.startswith("Now the same ratings as last time.") for t in said)
+    _, same = run_script(SAFE + RATINGS + "> 3\n> 3\n> 4\n> 4\n", profile=profile)
+    assert "The same as at the end of last session." in same.said()[-1]
+    _, first = run_script(SAFE + RATINGS + "> 3\n> 3\n> 4\n> 4\n")
+    assert "last session" not in first.said()[-1]

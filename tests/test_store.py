@@ -93,6 +93,21 @@ def test_a_later_rating_of_the_same_measure_replaces_the_earlier(db_path: Path) 
         assert store.session(session_id).summary.ratings == (Rating("warmth", 3, None),)
 
 
+def test_profile_has_the_end_ratings_of_the_last_session_that_has_any(db_path: Path) -> None:
+    with Store(db_path) as store:
+        assert store.profile("Maria").last_after == {}
+        first = store.begin_session("Maria", "circulation", 20)
+        store.record(first, 1, "rating", {"measure": "warmth", "value": 2, "when": "before"})
+        store.record(first, 2, "rating", {"measure": "warmth", "value": 3, "when": "after"})
+        store.record(first, 3, "rating", {"measure": "comfort", "value": 4, "when": "after"})
+        second = store.begin_session("Maria", "circulation", 20)  # stopped before its end ratings
+        store.record(second, 1, "rating", {"measure": "warmth", "value": 1, "when": "before"})
+        store.record(second, 2, "rating", {"measure": "comfort", "value": None, "when": "after"})
+        other = store.begin_session("Jo", "circulation", 20)
+        store.record(other, 1, "rating", {"measure": "warmth", "value": 5, "when": "after"})
+        assert store.profile("Maria").last_after == {"warmth": 3, "comfort": 4}
+
+
 def test_profile_carries_over_between_sessions_and_clients_are_separate(db_path: Path) -> None:
     with Store(db_path) as store:
         first = store.begin_session("Maria", "circulation", 20)

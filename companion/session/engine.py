@@ -295,7 +295,8 @@ class Engine:
         self.questions.append(Question("sore-spot", "Is there a painful spot, such as a heel spur?", "spot",
                                        self._sore_spot_answer, record={"question": "sore-spot"}))
         for i, measure in enumerate(self.routine.measures):
-            intro = "Now let's agree how we'll measure circulation today. " if i == 0 else ""
+            intro = ("Now the same ratings as last time. " if profile.last_after else
+                     "Now let's agree how we'll measure circulation today. ") if i == 0 else ""
             self.questions.append(self._rating_question(measure.id, "before", intro +
                 f"Rate the {measure.label} from one, {measure.low}, to five, {measure.high}."))
 
@@ -814,8 +815,21 @@ class Engine:
                 toward = measure.high if after > before else measure.low
                 lines.append(f"{label} went from {wording.number_words(before)} to {wording.number_words(after)}, "
                              f"toward {toward}.")
-        return [self._say(" ".join(lines + ["Thank you. The session is saved."]), "announce")] + \
+        return [self._say(" ".join(lines + self._since_last_time() + ["Thank you. The session is saved."]), "announce")] + \
             self._end(self.end_reason or "routine complete")
+
+    def _since_last_time(self) -> list[str]:
+        """Progress across sessions, heard (not only in the history): today's end ratings against the last
+        session's."""
+        last, now = self.options.profile.last_after, self.ratings["after"]
+        measures = [m for m in self.routine.measures if m.id in last and now.get(m.id) is not None]
+        if not measures:
+            return []
+        changed = [f"{m.label} {wording.number_words(last[m.id])} then, {wording.number_words(now[m.id])} now"  # type: ignore[arg-type]
+                   for m in measures if now[m.id] != last[m.id]]
+        if not changed:
+            return ["The same as at the end of last session."]
+        return [f"Since the end of last session: {'; '.join(changed)}."]
 
     def _end(self, reason: str) -> list[Action]:
         self.stage = "ended"
