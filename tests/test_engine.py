@@ -672,3 +672,9 @@ def test_the_closing_summary_says_the_progress_since_last_session():
     assert "The same as at the end of last session." in same.said()[-1]
     _, first = run_script(SAFE + RATINGS + "> 3\n> 3\n> 4\n> 4\n")
     assert "last session" not in first.said()[-1]
+
+
+def test_end_ratings_all_left_out_are_said_once_not_measure_by_measure():
+    _, out = run_script(SAFE + RATINGS + "> skip\n> skip\n> skip\n> skip\n")
+    assert out.said()[-1] == ("The ratings after the massage were left out, so there is nothing to compare. "
+                              "Thank you. The session is saved.")

@@ -800,7 +800,10 @@ class Engine:
 
     def _finish(self) -> list[Action]:
         lines = []
-        for measure in self.routine.measures:
+        if any(v is not None for v in self.ratings["before"].values()) and \
+                all(v is None for v in self.ratings["after"].values()):
+            lines.append("The ratings after the massage were left out, so there is nothing to compare.")
+        for measure in self.routine.measures if not lines else ():
             before, after = self.ratings["before"].get(measure.id), self.ratings["after"].get(measure.id)
             label = measure.label.capitalize()
             if before is None and after is None:
