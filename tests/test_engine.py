@@ -678,3 +678,10 @@ def test_end_ratings_all_left_out_are_said_once_not_measure_by_measure():
     _, out = run_script(SAFE + RATINGS + "> skip\n> skip\n> skip\n> skip\n")
     assert out.said()[-1] == ("The ratings after the massage were left out, so there is nothing to compare. "
                               "Thank you. The session is saved.")
+
+
+@pytest.mark.parametrize(("answers", "area"), [("> yes\n> both\n> the whole foot", "whole"),
+                                              ("> yes\n> both\n> everywhere", "whole"), ("> yes, both heels", "heel")])
+def test_which_area_takes_the_whole_foot_and_plurals(answers, area):
+    _, out = run_script(f"> no\n> no\n> no\n{answers}\n")
+    assert [(e["foot"], e["area"]) for e in out.of("sensitive")] == [("both", area)]

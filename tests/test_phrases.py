@@ -72,6 +72,7 @@ STEPS = frozenset(("pain", "stop", "pause", "skip", "more_pressure", "less_press
     ("the back of the heel is sore", STEPS | {"back"}, "pain"),  # not "go back"
     ("it's hurting", STEPS, "pain"),
     ("speak softer", STEPS | {"quieter"}, "quieter"),  # the voice, not the pressure ("softer")
+    ("the whole foot", frozenset({"area"}), "area"),  # to "Which area?"
     ("hang on one second", YES_NO | {"number"}, "pause"),  # to a rating: not "one"
     ("it is not painful", YES_NO, "no"),
     ("no pain", YES_NO, "no"),

@@ -232,7 +232,7 @@ class Engine:
                 value = intent.name != "no"
             else:
                 value = intent.value
-            if question.expects == "area" and value not in AREA_CHOICES:
+            if question.expects == "area" and value not in (*AREA_CHOICES, "whole"):
                 return self._not_understood(question)
         else:
             return self._not_understood(question)
@@ -255,7 +255,7 @@ class Engine:
         if question.tries >= MAX_TRIES:
             return [self._say("I'll skip that one.", "confirm")] + self._settle(question, None, "")
         hint = {"yesno": "Please say yes or no.", "spot": "Please say yes or no.", "number": "Please say a number from one to five, or skip.",
-                "foot": "Please say left, right or both.", "area": "Please say toes, ball, arch, heel or ankle."}
+                "foot": "Please say left, right or both.", "area": "Please say toes, ball, arch, heel, ankle, or the whole foot."}
         return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {hint[question.expects]}", "warning")] + self._ask(question)
 
     # --- opening: profile, safety, baseline --------------------------------------------------------------
