@@ -33,18 +33,29 @@ BACK_AFTER_S = 3.0
 PACE = {"announce": 0.92, "question": 0.92, "confirm": 1.08}  # a final result repeating an early (partial) safety detection is the same utterance
 
 
+# What a voice change is answered with: done, or already at the end of its range (only the speaker knows).
+VOICE_REPLIES = {("rate", -1): ("Slower.", "That is as slow as I speak."),
+                 ("rate", 1): ("Faster.", "That is as fast as I speak."),
+                 ("volume", 1): ("Louder.", "That is as loud as I speak."),
+                 ("volume", -1): ("Quieter.", "That is as quiet as I speak.")}
+
+
 class SpeakerSink:
-    """A Sink that speaks: Say, earcons, barge-in, voice changes and pre-synthesis go to a Speaker."""
+    """A Sink that speaks: Say, earcons, barge-in, voice changes and pre-synthesis go to a Speaker. A voice
+    change is answered here, by what it did ("Louder." or "That is as loud as I speak.", the new voice's name)."""
 
     def __init__(self, speaker, clock: Callable[[], float] = time.monotonic) -> None:
         self.speaker = speaker
         self.clock = clock
         self.recent: deque[tuple[float, str]] = deque(maxlen=20)  # (when said, text)
 
+    def _say(self, text: str, kind: str) -> None:
+        self.recent.append((self.clock(), text))
+        self.speaker.say(text, PACE.get(kind, 1.0))
+
     def __call__(self, t: float, action: Action) -> None:
         if isinstance(action, Say):
-            self.recent.append((self.clock(), action.text))
-            self.speaker.say(action.text, PACE.get(action.kind, 1.0))
+            self._say(action.text, action.kind)
         elif isinstance(action, StopSpeech):
             self.speaker.stop()
         elif isinstance(action, Earcon):
@@ -53,9 +64,12 @@ class SpeakerSink:
             self.speaker.prepare(action.text, PACE["announce"])
         elif isinstance(action, AdjustVoice):
             if action.setting == "voice":
-                self.speaker.change_voice()
+                name = self.speaker.change_voice().name
+                self._say(f"This is the {name.replace('-', ' ')} voice.", "confirm")
             else:
-                self.speaker.adjust(action.setting, action.direction)
+                before = getattr(self.speaker.profile, action.setting)
+                changed = self.speaker.adjust(action.setting, action.direction) != before
+                self._say(VOICE_REPLIES[action.setting, action.direction][not changed], "confirm")
 
 
 @dataclass

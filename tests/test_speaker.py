@@ -188,6 +188,18 @@ def test_adjust_rate_and_volume_in_steps_and_clamped(speaker: Speaker, player: M
         speaker.adjust("pitch", 1)
 
 
+def test_a_voice_change_is_answered_by_what_it_did(speaker: Speaker, player: ManualPlayer, synth: ToneSynth) -> None:
+    """"Louder." at full volume was said while nothing changed; the speaker's sink answers by the outcome."""
+    from companion.session.events import AdjustVoice
+    from companion.voice import SpeakerSink
+
+    sink = SpeakerSink(speaker)
+    for action in (AdjustVoice("volume", 1), AdjustVoice("volume", 1), AdjustVoice("volume", 1), AdjustVoice("voice", 1)):
+        sink(0.0, action)  # 0.8 → 0.95 → 1.0 → 1.0
+    handed(player, 4)  # the second "Louder." comes from the cache
+    assert [text for text, _, _ in synth.calls] == ["Louder.", "That is as loud as I speak.", "This is the zeta voice."]
+
+
 def test_change_voice_cycles_through_available_profiles(speaker: Speaker) -> None:
     assert speaker.change_voice().name == "zeta"
     assert speaker.change_voice().name == "alpha"

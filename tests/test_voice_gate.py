@@ -3,7 +3,7 @@
 
 import time
 
-from companion.session.events import AdjustVoice, Prepare, Say, StopSpeech
+from companion.session.events import Prepare, Say, StopSpeech
 from companion.session.intents import Intent
 from companion.speech.recognizer import Recognition
 from companion.voice import ECHO_TAIL_S, DeviceState, EchoGate, SpeakerSink, heard_line
@@ -115,11 +115,9 @@ def test_show_heard_says_what_was_heard_and_what_came_of_it():
 def test_speaker_sink_maps_actions_to_the_speaker():
     speaker, clock = FakeSpeaker(), Clock()
     sink = SpeakerSink(speaker, clock)
-    for action in (Say("Hello."), StopSpeech(), Prepare("Next."), AdjustVoice("rate", -1), AdjustVoice("voice", 1)):
+    for action in (Say("Hello."), StopSpeech(), Prepare("Next."), Say("Done.", "confirm")):
         sink(0.0, action)
-    sink(0.0, Say("Slower.", "confirm"))
-    assert speaker.calls == [("say", "Hello.", 0.92), ("stop",), ("prepare", "Next.", 0.92), ("adjust", "rate", -1),
-                             ("change_voice",), ("say", "Slower.", 1.08)]
+    assert speaker.calls == [("say", "Hello.", 0.92), ("stop",), ("prepare", "Next.", 0.92), ("say", "Done.", 1.08)]
     assert sink.recent[0] == (100.0, "Hello.")
 
 

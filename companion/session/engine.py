@@ -40,8 +40,6 @@ ANSWERS = {"yesno": ("yes", "no", "unsure"), "spot": ("yes", "no", "unsure", "fo
            "number": ("number", "unsure"), "foot": ("foot", "unsure"), "area": ("area", "unsure")}
 VOICE_INTENTS = {"slower": ("rate", -1), "faster": ("rate", 1), "louder": ("volume", 1),
                  "quieter": ("volume", -1), "change_voice": ("voice", 1)}
-VOICE_WORDS = {"slower": "Slower.", "faster": "Faster.", "louder": "Louder.", "quieter": "Quieter.",
-               "change_voice": "Changing the voice."}
 # What works while a question is open, besides its answers (see _heard).
 QUESTION_COMMANDS = ("skip", "pain", "stop", "pause", "resume", "help", "repeat", "where", *VOICE_INTENTS)
 # What works during the massage steps: every command, no answers (a lone "yes", "four" or "both" does nothing).
@@ -495,8 +493,8 @@ class Engine:
             return [record, Say(self._where(with_next=True), "confirm")]
         if intent.name in VOICE_INTENTS:
             setting, direction = VOICE_INTENTS[intent.name]
-            return [record, AdjustVoice(setting, direction), Record("voice", {"setting": setting, "direction": direction}),
-                    Say(VOICE_WORDS[intent.name], "confirm")]
+            # answered by the speaker, which alone knows whether it could ("That is as loud as I speak.")
+            return [record, AdjustVoice(setting, direction), Record("voice", {"setting": setting, "direction": direction})]
         if self.paused and not (self.asking is not None and self.asking.id == "confirm-stop"):
             return [record, Say("We are paused. Say resume when you are ready.", "confirm")]
         if self.asking is not None:
