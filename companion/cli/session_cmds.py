@@ -183,7 +183,8 @@ def routines_show(name: str, minutes: int) -> None:
     t = 0.0
     for step in scale_steps(routine, minutes):
         flags = [f for f, on in (("optional", step.optional), ("focused", step.focused),
-                                  ("not with swelling", step.needs_no_swelling)) if on]
+                                  ("not with swelling", step.needs_no_swelling),
+                                  ("again on resume", step.redo_on_resume)) if on]
         click.echo(f"{int(t // 60):02d}:{int(t % 60):02d}  {step.id:28} {wording.place(step.foot, step.area):24} "
                    f"{step.pressure:6} {int(step.duration):4d}s  {step.technique}" + (f"  [{', '.join(flags)}]" if flags else ""))
         t += step.duration

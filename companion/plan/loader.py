@@ -20,7 +20,7 @@ from companion.plan.model import AREAS, PRESSURES, Measure, Routine, Step
 
 STEP_KEYS = {
     "id", "phase", "foot", "area", "technique", "pressure", "duration", "instruction", "cues",
-    "min_duration", "optional", "focused", "needs_no_swelling", "source",
+    "min_duration", "optional", "focused", "needs_no_swelling", "redo_on_resume", "source",
 }
 REQUIRED_STEP_KEYS = ("id", "phase", "foot", "area", "technique", "pressure", "duration", "instruction")
 TOP_KEYS = {"name", "title", "minutes", "source", "phases", "measure", "step"}
@@ -214,7 +214,7 @@ class _Validator:
         if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
             raise fail("'cues' must be a list of texts", "cues")
         flags = {}
-        for key in ("optional", "focused", "needs_no_swelling"):
+        for key in ("optional", "focused", "needs_no_swelling", "redo_on_resume"):
             value = data.get(key, False)
             if not isinstance(value, bool):
                 raise fail(f"'{key}' must be true or false", key)

@@ -24,6 +24,7 @@ class Step:
     optional: bool = False  # may be shortened to keep the session inside its time budget
     focused: bool = False  # point work on a spot: skipped where the area is sore
     needs_no_swelling: bool = False  # pressure strokes the article rules out when there is swelling
+    redo_on_resume: bool = False  # done again when an interrupted session resumes after it (a warm-up)
     source: str = ""  # the article's words this step comes from
 
     @property

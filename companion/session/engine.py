@@ -303,10 +303,14 @@ class Engine:
             if not value:
                 return [self._say("Then we'll start from the beginning.", "confirm")]
             first = next(i for i, p in enumerate(self.plan) if p.step.id == step_id)
-            changes = [adapt.skip(p, "done in the interrupted session") for p in self.plan[:first] if p.active]
+            foot = self.plan[first].step.foot
+            redo = [p for p in self.plan[:first] if p.step.redo_on_resume and p.step.foot in (foot, "both")]
+            changes = [adapt.skip(p, "done in the interrupted session") for p in self.plan[:first]
+                       if p.active and p not in redo]
             left = wording.approx_minutes(adapt.total(self.plan))  # the welcome gave the whole session's length
+            warm_up = " and a short warm-up" if redo else ""  # the feet have cooled since
             return self._plan_records(changes) + [self._say(
-                f"We'll go on from there, after a short safety check: {left} of massage.", "confirm")]
+                f"We'll go on from there, after a short safety check{warm_up}: {left} of massage.", "confirm")]
         return on_answer
 
     def _still_sore(self, foot: str, area: str) -> Callable[[Answer], list[Action]]:
