@@ -100,10 +100,10 @@ def run(options: LiveOptions, make_outputs: Callable[[Engine], list[Sink]],
     try:
         run_live(session, Clock(options.speed), inbox, load_phrases(options.lang))
     finally:
-        stop_inputs()
-        restore()
+        recorder.close()  # everything recorded is in the store before anything else can go wrong
         for output in outputs:
             if hasattr(output, "close"):
                 output.close()
-        recorder.close()
+        restore()  # from here Ctrl-C interrupts at once, even the last words being said
+        stop_inputs()
     return recorder.session_id

@@ -209,14 +209,21 @@ class VoiceIO:
         self.inbox: queue.SimpleQueue | None = None
         profile = load_voice(voice or default_voice_name())
         self.devices = {what: DeviceState(what, self._put) for what in ("speaker", "microphone")}
+        hint = " (No audio at all? Type the commands instead: companion session --text)"
         try:  # fail now, with the list of devices, rather than mid-session
             self.player = Player(output_device, on_error=lambda exc: self.devices["speaker"].lost(),
                                  on_back=self.devices["speaker"].back)
+        except AudioDeviceError as exc:
+            raise AudioDeviceError(f"{exc}{hint}") from None
+        try:  # a stream left open made the exit hang in PortAudio's teardown
             with Microphone(input_device):
                 pass
-        except AudioDeviceError as exc:
-            raise AudioDeviceError(f"{exc} (No audio at all? Type the commands instead: companion session --text)") from None
-        self.recognizer, description = open_recognizer(engine, lang)
+            self.recognizer, description = open_recognizer(engine, lang)
+        except BaseException as exc:
+            self.player.close()
+            if isinstance(exc, AudioDeviceError):
+                raise AudioDeviceError(f"{exc}{hint}") from None
+            raise
         self.speaker = Speaker(profile, self.player)
         self.sink = SpeakerSink(self.speaker)
         self.sinks = [self.sink, ListenSink(self.recognizer)]  # what the session's actions go to
@@ -262,7 +269,10 @@ class VoiceIO:
             self.player.close()
 
         def stop() -> None:
-            self.speaker.wait(timeout=30)  # let the last words be heard
+            try:
+                self.speaker.wait(timeout=30)  # let the last words be heard ...
+            except KeyboardInterrupt:  # ... unless Ctrl-C comes again (everything is recorded by now)
+                self.speaker.stop()
             self._stopping.set()
             # Closing audio after a device was lost can block inside PortAudio: never let it hold the exit.
             closing = threading.Thread(target=close, name="voice-close", daemon=True)

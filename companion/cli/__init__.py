@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import click
 
@@ -26,6 +28,20 @@ for _name in MODULES:
 
 def run() -> None:
     """Entry point: a UserError becomes one line on stderr and its exit code, never a traceback."""
+    try:
+        code = _main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if "sounddevice" in sys.modules:
+        # PortAudio's teardown at interpreter exit can hang on a PulseAudio stream (4 runs in 6 after a
+        # wrong --input-device) or abort after a lost device; everything is recorded and closed by now.
+        os._exit(code)
+    raise SystemExit(code)
+
+
+def _main() -> int:
     from companion.errors import UserError
 
     try:
@@ -45,4 +61,4 @@ def run() -> None:
         raise SystemExit(exc.exit_code) from None
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    raise SystemExit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0

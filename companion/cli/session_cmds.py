@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -149,11 +148,6 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
         return voice_io.start(inbox)
 
     live.run(options, lambda session_engine: [*voice_io.sinks, *outputs(session_engine)], voice_and_keyboard, warn)
-    # Everything is recorded and committed. After a device was lost, PortAudio can abort while tearing
-    # down at interpreter exit (an assertion in its ALSA layer): leave without that teardown.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
 
 
 @click.group()

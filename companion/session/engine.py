@@ -779,13 +779,17 @@ class Engine:
 
     # --- closing -------------------------------------------------------------------------------------------
     def _end_requested(self, event: EndRequested) -> list[Action]:
+        """Ctrl-C, SIGTERM, typed input used up: whatever was being said stops at once (it went on for up to
+        14 s after Ctrl-C); the ratings are asked for unless ``event.ratings`` is False (a second signal)."""
+        out: list[Action] = [StopSpeech()]
         if self.stage == "opening" or not event.ratings:
             self.questions.clear()
-            return self._end(event.reason)
+            said = [self._say("Stopping before the massage.", "confirm")] if self.stage == "opening" and event.ratings else []
+            return out + said + self._end(event.reason)
         if self.stage == "closing":
             self.questions.clear()
-            return self._finish()
-        return self._closing(event.reason)
+            return out + self._finish()
+        return out + self._closing(event.reason)
 
     def _closing(self, reason: str) -> list[Action]:
         self.stage = "closing"
