@@ -70,3 +70,17 @@ def test_a_broken_config_says_how_to_repair_it(monkeypatch, capsys, private_dirs
     code, out, err = companion(monkeypatch, capsys, "config", "show")
     assert code == 2 and err.startswith(f"companion: {path}:1: not valid TOML")
     assert err.endswith("; edit the file to fix it\n") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [["routines", "validate"], ["routines", "show"], ["simulate", "s.txt", "--routine"]])
+def test_a_missing_or_binary_routine_file_is_one_plain_line(monkeypatch, capsys, tmp_path: Path, command) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("s.txt").write_text("> no\n")
+    code, out, err = companion(monkeypatch, capsys, *command, "nothere.toml")
+    assert (code, out) == (2, "")
+    assert err == "companion: no routine file nothere.toml; check its name and folder (see: companion routines list)\n"
+    Path("binary.toml").write_bytes(b"\x7fELF\x02\x01\x01\x00\xd0\xff\xfe")
+    code, out, err = companion(monkeypatch, capsys, *command, "binary.toml")
+    assert (code, out) == (2, "")
+    assert err == ("companion: binary.toml is not a text file; a routine is a TOML text file "
+                   "(see the template in the README)\n")

@@ -66,8 +66,14 @@ def load_routine_file(path: Path) -> Routine:
     """Parse and validate one routine file; RoutineError ``path:line: problem`` on any mistake."""
     try:
         text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RoutineError(f"{path}: cannot read the routine file ({exc.__class__.__name__}: {exc})") from None
+    except FileNotFoundError:
+        raise RoutineError(f"no routine file {path}; check its name and folder "
+                           "(see: companion routines list)") from None
+    except UnicodeDecodeError:
+        raise RoutineError(f"{path} is not a text file; a routine is a TOML text file "
+                           "(see the template in the README)") from None
+    except OSError as exc:
+        raise RoutineError(f"{path}: cannot read the routine file ({exc.strerror or exc}); check the file") from None
     return parse_routine(text, str(path))
 
 
