@@ -101,7 +101,7 @@ def test_mistakes_are_reported_at_their_line(tmp_path, change, line, message):
 
 
 def test_validate_command_exit_codes(tmp_path):
-    good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
+    good, bad = tmp_path / "mini.toml", tmp_path / "bad.toml"
     good.write_text(MINIMAL)
     bad.write_text(MINIMAL.replace('foot = "each"', 'foot = "middle"'))
     runner = CliRunner()
@@ -110,6 +110,15 @@ def test_validate_command_exit_codes(tmp_path):
     failed = runner.invoke(main, ["routines", "validate", str(bad)], standalone_mode=False)
     assert isinstance(failed.exception, RoutineError)
     assert f"{bad}:13: step 1: foot 'middle'" in str(failed.exception)
+
+
+def test_a_routine_whose_name_is_not_its_file_name_is_refused(tmp_path):
+    """Listed by its file name, chosen by it with --routine, recorded by its name: the two must agree."""
+    path = tmp_path / "other-name.toml"
+    path.write_text(MINIMAL)
+    failed = CliRunner().invoke(main, ["routines", "validate", str(path)])
+    assert isinstance(failed.exception, RoutineError)
+    assert str(failed.exception) == f"{path}:1: name 'mini' must match the file name 'other-name.toml'; rename one of them"
 
 
 def test_user_routines_are_found_in_the_config_directory(tmp_path, monkeypatch):
