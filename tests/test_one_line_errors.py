@@ -84,3 +84,22 @@ def test_a_missing_or_binary_routine_file_is_one_plain_line(monkeypatch, capsys,
     assert (code, out) == (2, "")
     assert err == ("companion: binary.toml is not a text file; a routine is a TOML text file "
                    "(see the template in the README)\n")
+
+
+def test_a_broken_routine_file_breaks_only_that_routine(monkeypatch, capsys, private_dirs: Path, tmp_path: Path) -> None:
+    from test_plan import MINIMAL
+
+    (private_dirs / "routines").mkdir(parents=True)
+    (private_dirs / "routines" / "mini.toml").write_text(MINIMAL)
+    broken = private_dirs / "routines" / "broken.toml"
+    broken.write_text(MINIMAL.replace('name = "mini"', 'name = "broken"\ncolour = 3'))
+    says = f"{broken}:2: unknown key 'colour' (expected one of: measure, minutes, name, phases, source, step, title)"
+    code, out, err = companion(monkeypatch, capsys, "routines", "list")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[:-1]] == ["foot-circulation", "mini"]
+    assert err == f"companion: warning: {says} (this routine is left out until the file is fixed)\n"
+    script = tmp_path / "s.txt"
+    script.write_text("> no\n> no\n> no\n> no\n> 3\n")
+    code, out, err = companion(monkeypatch, capsys, "simulate", str(script), "--routine", "mini")
+    assert code == 0 and "This is mini" in out, err
+    for args in (["simulate", str(script), "--routine", "broken"], ["routines", "validate", str(broken)]):
+        assert companion(monkeypatch, capsys, *args) == (2, "", f"companion: {says}\n")

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from companion import paths
+from companion.errors import UserError
 from companion.plan.loader import load_routine, load_routine_file, routine_names
 from companion.plan.scale import scale_steps
 from companion.session import wording
@@ -163,9 +164,13 @@ def routines() -> None:
 
 @routines.command("list")
 def routines_list() -> None:
-    """The routines you can choose with --routine."""
+    """The routines you can choose with --routine; a broken file is left out with a warning."""
     for name in routine_names():
-        routine = load_routine(name)
+        try:
+            routine = load_routine(name)
+        except UserError as exc:
+            click.echo(f"companion: warning: {exc} (this routine is left out until the file is fixed)", err=True)
+            continue
         click.echo(f"{name:24} {routine.minutes:3d} min  {len(routine.steps):2d} steps  {routine.title}")
     click.echo(f"(your own routines go in {paths.config_dir() / 'routines'})")
 
