@@ -23,7 +23,7 @@ from companion.speech.phrases import load_phrases
 @dataclass
 class LiveOptions:
     routine: str = "foot-circulation"
-    minutes: int = 20
+    minutes: int | None = None  # None: the routine's own
     client: str = "me"
     db: Path | None = None
     cleared_by_physician: bool = False
@@ -88,10 +88,11 @@ def run(options: LiveOptions, make_outputs: Callable[[Engine], list[Sink]],
         warn(f"companion: {exc} (the session goes on without last time's profile)")
     engine = build_engine(options.routine, options.minutes, profile, options.cleared_by_physician,
                           options.lang, resume_at, options.speed)
+    minutes = engine.options.minutes  # as chosen, else the routine's own
     recorder = Recorder(lambda: Store(path),
-                        lambda store: store.begin_session(options.client, engine.routine.name, options.minutes),
+                        lambda store: store.begin_session(options.client, engine.routine.name, minutes),
                         warn, rescue_next_to=path,
-                        about={"client": options.client, "routine": engine.routine.name, "minutes": options.minutes})
+                        about={"client": options.client, "routine": engine.routine.name, "minutes": minutes})
     outputs = make_outputs(engine)
     session = Session(engine, [recorder, *outputs])
     inbox: queue.SimpleQueue = queue.SimpleQueue()

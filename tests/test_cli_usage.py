@@ -1,5 +1,6 @@
 """Usage mistakes on the command line are one line on stderr, naming the command and where to read more."""
 
+import os
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ import pytest
 
 
 @pytest.mark.parametrize(("args", "says"), [
-    (["session", "--minutes", "10"], "companion session: Invalid value for '--minutes': 10 is not in the range 15<=x<=30."),
+    (["session", "--minutes", "ten"], "companion session: Invalid value for '--minutes': 'ten' is not a valid"),
     (["report", "abc"], "companion report: Invalid value for 'SESSION'"),
     (["no-such-command"], "companion: No such command 'no-such-command'."),
 ])
@@ -16,3 +17,14 @@ def test_a_usage_mistake_is_one_line_with_where_to_read_more(args, says):
     assert done.returncode == 2 and done.stdout == ""
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert done.stderr.startswith(says) and done.stderr.rstrip().endswith("--help)")
+
+
+def test_a_length_the_routine_cannot_be_scaled_to_is_said_in_words_before_anything_is_opened(tmp_path):
+    env = {**os.environ, "COMPANION_CONFIG_DIR": str(tmp_path / "config"), "COMPANION_DATA_DIR": str(tmp_path / "data")}
+    env.pop("COMPANION_DB", None)
+    done = subprocess.run([sys.executable, "-m", "companion", "session", "--text", "--minutes", "10"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("companion: routine 'foot-circulation' can be from 15 to 30 minutes long, not 10; "
+                           "choose --minutes from 15 to 30\n")
+    assert not (tmp_path / "data").exists()  # no database was opened

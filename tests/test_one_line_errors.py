@@ -70,3 +70,36 @@ def test_a_broken_config_says_how_to_repair_it(monkeypatch, capsys, private_dirs
     code, out, err = companion(monkeypatch, capsys, "config", "show")
     assert code == 2 and err.startswith(f"companion: {path}:1: not valid TOML")
     assert err.endswith("; edit the file to fix it\n") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [["routines", "validate"], ["routines", "show"], ["simulate", "s.txt", "--routine"]])
+def test_a_missing_or_binary_routine_file_is_one_plain_line(monkeypatch, capsys, tmp_path: Path, command) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("s.txt").write_text("> no\n")
+    code, out, err = companion(monkeypatch, capsys, *command, "nothere.toml")
+    assert (code, out) == (2, "")
+    assert err == "companion: no routine file nothere.toml; check its name and folder (see: companion routines list)\n"
+    Path("binary.toml").write_bytes(b"\x7fELF\x02\x01\x01\x00\xd0\xff\xfe")
+    code, out, err = companion(monkeypatch, capsys, *command, "binary.toml")
+    assert (code, out) == (2, "")
+    assert err == ("companion: binary.toml is not a text file; a routine is a TOML text file "
+                   "(see the template in the README)\n")
+
+
+def test_a_broken_routine_file_breaks_only_that_routine(monkeypatch, capsys, private_dirs: Path, tmp_path: Path) -> None:
+    from test_plan import MINIMAL
+
+    (private_dirs / "routines").mkdir(parents=True)
+    (private_dirs / "routines" / "mini.toml").write_text(MINIMAL)
+    broken = private_dirs / "routines" / "broken.toml"
+    broken.write_text(MINIMAL.replace('name = "mini"', 'name = "broken"\ncolour = 3'))
+    says = f"{broken}:2: unknown key 'colour' (expected one of: measure, minutes, name, phases, source, step, title)"
+    code, out, err = companion(monkeypatch, capsys, "routines", "list")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[:-1]] == ["foot-circulation", "mini"]
+    assert err == f"companion: warning: {says} (this routine is left out until the file is fixed)\n"
+    script = tmp_path / "s.txt"
+    script.write_text("> no\n> no\n> no\n> no\n> 3\n")
+    code, out, err = companion(monkeypatch, capsys, "simulate", str(script), "--routine", "mini")
+    assert code == 0 and "This is mini" in out, err
+    for args in (["simulate", str(script), "--routine", "broken"], ["routines", "validate", str(broken)]):
+        assert companion(monkeypatch, capsys, *args) == (2, "", f"companion: {says}\n")

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from companion.cli import main
 from companion.errors import UserError
 from companion.plan.loader import RoutineError, load_routine, load_routine_file, parse_routine
-from companion.plan.scale import scale_steps
+from companion.plan.scale import minutes_range, scale_steps
 
 ARTICLE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "foot-circulation-massage.txt"
 
@@ -71,10 +71,21 @@ def test_scaling_fits_the_chosen_length_and_keeps_minimums(minutes):
         assert scaled.duration % 5 == 0
 
 
+def test_a_routine_is_scaled_from_three_quarters_to_one_and_a_half_times_its_length():
+    assert minutes_range(load_routine("foot-circulation")) == (15, 30)
+    routine = parse_routine(MINIMAL, "mini.toml")
+    assert minutes_range(routine) == (4, 7)
+    assert [s.duration for s in scale_steps(routine, 7)] == [210, 210]
+    with pytest.raises(UserError, match=r"^routine 'mini' can be from 4 to 7 minutes long, not 8; "
+                                        r"choose --minutes from 4 to 7$"):
+        scale_steps(routine, 8)
+
+
 def test_scaling_refuses_a_length_below_the_minimums():
-    routine = parse_routine(MINIMAL.replace("duration = 150", "duration = 150\nmin_duration = 50"), "mini.toml")
-    with pytest.raises(UserError, match="needs at least 1.7 minutes"):
-        scale_steps(routine, 1)
+    routine = parse_routine(MINIMAL.replace("duration = 150", "duration = 150\nmin_duration = 140"), "mini.toml")
+    assert minutes_range(routine) == (5, 7)  # 280 s of min_duration: not 4 minutes
+    with pytest.raises(UserError, match="^routine 'mini' can be from 5 to 7 minutes long, not 4;"):
+        scale_steps(routine, 4)
 
 
 def test_each_foot_steps_are_repeated_left_then_right():
@@ -101,7 +112,7 @@ def test_mistakes_are_reported_at_their_line(tmp_path, change, line, message):
 
 
 def test_validate_command_exit_codes(tmp_path):
-    good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
+    good, bad = tmp_path / "mini.toml", tmp_path / "bad.toml"
     good.write_text(MINIMAL)
     bad.write_text(MINIMAL.replace('foot = "each"', 'foot = "middle"'))
     runner = CliRunner()
@@ -110,6 +121,15 @@ def test_validate_command_exit_codes(tmp_path):
     failed = runner.invoke(main, ["routines", "validate", str(bad)], standalone_mode=False)
     assert isinstance(failed.exception, RoutineError)
     assert f"{bad}:13: step 1: foot 'middle'" in str(failed.exception)
+
+
+def test_a_routine_whose_name_is_not_its_file_name_is_refused(tmp_path):
+    """Listed by its file name, chosen by it with --routine, recorded by its name: the two must agree."""
+    path = tmp_path / "other-name.toml"
+    path.write_text(MINIMAL)
+    failed = CliRunner().invoke(main, ["routines", "validate", str(path)])
+    assert isinstance(failed.exception, RoutineError)
+    assert str(failed.exception) == f"{path}:1: name 'mini' must match the file name 'other-name.toml'; rename one of them"
 
 
 def test_user_routines_are_found_in_the_config_directory(tmp_path, monkeypatch):

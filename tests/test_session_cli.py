@@ -29,6 +29,30 @@ def test_the_config_file_gives_defaults_and_options_override_it(tmp_path, monkey
     assert simulate_json(tmp_path, "--minutes", "25")[-1]["duration"] == 1500.0
 
 
+def test_a_routine_runs_at_its_own_minutes_unless_told_otherwise(tmp_path, monkeypatch):
+    """The README's template (5 minutes) runs 5 minutes; --minutes or the config scale it within its range."""
+    monkeypatch.setenv("COMPANION_CONFIG_DIR", str(tmp_path / "config"))
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (tmp_path / "config" / "routines").mkdir(parents=True)
+    (tmp_path / "config" / "routines" / "my-routine.toml").write_text(
+        re.search(r"```toml\n(name = .*?)```", readme, re.S).group(1))
+    shown = CliRunner().invoke(main, ["routines", "show", "my-routine"]).output
+    assert shown.startswith("My routine (my-routine), 5 minutes\n") and shown.count(" 150s ") == 2
+    too_long = CliRunner().invoke(main, ["routines", "show", "my-routine", "--minutes", "10"])
+    assert too_long.output == "" and "can be from 4 to 7 minutes long, not 10" in str(too_long.exception)
+    events = simulate_json(tmp_path, "--routine", "my-routine", "--db", str(tmp_path / "h.db"))
+    assert "about five minutes" in events[0]["text"]
+    assert [e["duration"] for e in events if e["type"] == "step"] == [150.0, 150.0]
+    assert Store(tmp_path / "h.db").sessions()[-1].minutes == 5
+    events = simulate_json(tmp_path, "--routine", "my-routine", "--minutes", "6")
+    assert [e["duration"] for e in events if e["type"] == "step"] == [180.0, 180.0]
+    assert simulate_json(tmp_path)[-1]["duration"] == 1200.0  # foot-circulation's own 20 minutes
+    assert CliRunner().invoke(main, ["config", "set", "minutes", "15"]).exit_code == 0
+    failed = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.txt"), "--routine", "my-routine"])
+    assert str(failed.exception) == ("routine 'my-routine' can be from 4 to 7 minutes long, not 15; "
+                                     "choose --minutes from 4 to 7")
+
+
 def test_simulate_json_schema(tmp_path):
     events = simulate_json(tmp_path)
     kinds = {e["type"] for e in events}

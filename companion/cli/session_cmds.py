@@ -8,11 +8,10 @@ from pathlib import Path
 import click
 
 from companion import paths
+from companion.errors import UserError
 from companion.plan.loader import load_routine, load_routine_file, routine_names
 from companion.plan.scale import scale_steps
 from companion.session import wording
-
-MINUTES = click.IntRange(15, 30)
 
 
 def configured(**given):
@@ -39,8 +38,9 @@ def routine_option(f):
 
 
 def minutes_option(f):
-    return click.option("--minutes", type=MINUTES, default=20, show_default=True,
-                        help="Session length for both feet, 15 to 30 minutes.")(f)
+    return click.option("--minutes", type=int, default=None,
+                        help="Session length for both feet in minutes; default: the routine's own "
+                             "(foot-circulation: 20, it can run 15 to 30).")(f)
 
 
 def client_option(f):
@@ -66,7 +66,7 @@ def cleared_option(f):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event on stdout.")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also store the simulated session in this database.")
-def simulate(script: Path, routine: str, minutes: int, client: str, cleared_by_physician: bool, as_json: bool,
+def simulate(script: Path, routine: str, minutes: int | None, client: str, cleared_by_physician: bool, as_json: bool,
              db: Path | None) -> None:
     """Run a session in simulated time from SCRIPT (lines 'MM:SS words' and '> answer')."""
     from companion.runner import JsonSink, PlainSink, Session, StoreSink, build_engine, simulate as run
@@ -84,7 +84,7 @@ def simulate(script: Path, routine: str, minutes: int, client: str, cleared_by_p
     engine = build_engine(routine, minutes, profile, cleared_by_physician)
     sinks = [JsonSink(sys.stdout) if as_json else PlainSink(sys.stdout)]
     if store is not None:
-        sinks.append(StoreSink(store, store.begin_session(client, engine.routine.name, minutes)))
+        sinks.append(StoreSink(store, store.begin_session(client, engine.routine.name, engine.options.minutes)))
     run(Session(engine, sinks), parsed, load_phrases("en"))
 
 
@@ -106,16 +106,17 @@ def simulate(script: Path, routine: str, minutes: int, client: str, cleared_by_p
               help="Run the session clock this many times faster (tests, demos).")
 @click.option("--show-heard", is_flag=True,
               help="Print each utterance heard and what came of it on stderr (why a command was missed or obeyed).")
-def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by_physician: bool, engine: str,
+def session(routine: str, minutes: int | None, client: str, db: Path | None, cleared_by_physician: bool, engine: str,
             lang: str, voice: str | None, input_device: str | None, output_device: str | None, text: bool,
             plain: bool, speed: float, show_heard: bool) -> None:
     """Run a guided session by voice (or typed, with --text). Say "help" at any time."""
     from companion import live
-    from companion.runner import PlainSink
+    from companion.runner import PlainSink, build_engine
 
     routine, minutes, client, engine, lang, voice, input_device, output_device = configured(
         routine=routine, minutes=minutes, client=client, engine=engine, lang=lang, voice=voice,
         input_device=input_device, output_device=output_device)
+    build_engine(routine, minutes)  # a mistake in the routine or its length is said before anything is opened
     options = live.LiveOptions(routine=routine, minutes=minutes, client=client, db=db,
                                cleared_by_physician=cleared_by_physician, speed=speed, lang=lang)
 
@@ -136,10 +137,8 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
     if text or engine == "text":
         live.run(options, outputs, lambda inbox: keyboard(inbox, only_input=True), warn)
         return
-    from companion.plan.loader import load_routine
     from companion.voice import VoiceIO
 
-    load_routine(routine)  # a mistake in it is said before the microphone and the model are opened
     voice_io = VoiceIO(engine=engine, lang=lang, voice=voice, input_device=input_device, output_device=output_device,
                        announce=warn, show_heard=warn if show_heard else None)
 
@@ -157,9 +156,13 @@ def routines() -> None:
 
 @routines.command("list")
 def routines_list() -> None:
-    """The routines you can choose with --routine."""
+    """The routines you can choose with --routine; a broken file is left out with a warning."""
     for name in routine_names():
-        routine = load_routine(name)
+        try:
+            routine = load_routine(name)
+        except UserError as exc:
+            click.echo(f"companion: warning: {exc} (this routine is left out until the file is fixed)", err=True)
+            continue
         click.echo(f"{name:24} {routine.minutes:3d} min  {len(routine.steps):2d} steps  {routine.title}")
     click.echo(f"(your own routines go in {paths.config_dir() / 'routines'})")
 
@@ -167,15 +170,17 @@ def routines_list() -> None:
 @routines.command("show")
 @click.argument("name")
 @minutes_option
-def routines_show(name: str, minutes: int) -> None:
-    """Every step of a routine, timed for --minutes."""
+def routines_show(name: str, minutes: int | None) -> None:
+    """Every step of a routine, timed for --minutes (default: its own length)."""
     routine = load_routine(name)
+    minutes = routine.minutes if minutes is None else minutes
+    steps = scale_steps(routine, minutes)
     click.echo(f"{routine.title} ({routine.name}), {minutes} minutes")
     if routine.source:
         click.echo(f"From: {routine.source}")
     click.echo("Measures: " + ", ".join(f"{m.label} (1 {m.low} .. 5 {m.high})" for m in routine.measures))
     t = 0.0
-    for step in scale_steps(routine, minutes):
+    for step in steps:
         flags = [f for f, on in (("optional", step.optional), ("focused", step.focused),
                                   ("not with swelling", step.needs_no_swelling),
                                   ("again on resume", step.redo_on_resume)) if on]

@@ -63,12 +63,23 @@ class _Locator:
 
 
 def load_routine_file(path: Path) -> Routine:
-    """Parse and validate one routine file; RoutineError ``path:line: problem`` on any mistake."""
+    """Parse and validate one routine file; RoutineError ``path:line: problem`` on any mistake. Its ``name``
+    must be its file name (``my-routine.toml`` holds ``name = "my-routine"``), as for voice profiles."""
     try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RoutineError(f"{path}: cannot read the routine file ({exc.__class__.__name__}: {exc})") from None
-    return parse_routine(text, str(path))
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise RoutineError(f"no routine file {path}; check its name and folder "
+                           "(see: companion routines list)") from None
+    except UnicodeDecodeError:
+        raise RoutineError(f"{path} is not a text file; a routine is a TOML text file "
+                           "(see the template in the README)") from None
+    except OSError as exc:
+        raise RoutineError(f"{path}: cannot read the routine file ({exc.strerror or exc}); check the file") from None
+    routine = parse_routine(text, str(path))
+    if routine.name != path.stem:  # it is chosen by its file name (--routine NAME) and recorded by its name
+        raise RoutineError(f"{path}:{_Locator(text).line(key='name')}: name {routine.name!r} must match the file "
+                           f"name {path.name!r}; rename one of them")
+    return routine
 
 
 def parse_routine(text: str, origin: str) -> Routine:

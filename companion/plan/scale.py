@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from companion.errors import UserError
 from companion.plan.model import Routine, Step
 
 GRAIN = 5.0  # durations are whole multiples of five seconds: easy to say, easy to follow
+SHORTEST, LONGEST = 0.75, 1.5  # how far a routine is shrunk or stretched: foot-circulation's 20 minutes, 15 to 30
+
+
+def minutes_range(routine: Routine) -> tuple[int, int]:
+    """The fewest and the most whole minutes ``routine`` can be scaled to: from three quarters to one and a
+    half times its own ``minutes``, and never so short that its steps' ``min_duration`` would not fit."""
+    floor = sum(s.min_duration for s in routine.steps) / 60
+    return max(math.ceil(routine.minutes * SHORTEST), math.ceil(floor)), math.floor(routine.minutes * LONGEST)
 
 
 def scale_steps(routine: Routine, minutes: float) -> tuple[Step, ...]:
-    """The routine's steps with durations scaled so they add up to ``minutes`` (to the nearest grain).
+    """The routine's steps with durations scaled so they add up to ``minutes`` (to the nearest grain);
+    UserError naming the lengths that work when ``minutes`` is outside ``minutes_range``.
 
     Steps keep their proportions, none goes below its ``min_duration``: those that would are held at
     their minimum and the rest share what is left."""
+    low, high = minutes_range(routine)
+    if not low <= minutes <= high:
+        raise UserError(f"routine '{routine.name}' can be from {low} to {high} minutes long, not {minutes:g}; "
+                        f"choose --minutes from {low} to {high}")
     target = minutes * 60
     steps = routine.steps
-    floor = sum(s.min_duration for s in steps)
-    if floor > target:
-        raise UserError(
-            f"routine '{routine.name}' needs at least {floor / 60:.1f} minutes; choose --minutes {int(-(-floor // 60))} or more"
-        )
     fixed: dict[int, float] = {}
     while True:
         free = [i for i in range(len(steps)) if i not in fixed]
