@@ -287,8 +287,10 @@ def simulate_args(draw: st.DrawFn) -> list[str]:
 
 @st.composite
 def validate_args(draw: st.DrawFn) -> list[str]:
-    file = WORK / f"routine-{draw(st.integers(0, 3))}.toml"
-    file.write_text(draw(st.one_of(routine_texts(), mutated(SHIPPED_ROUTINE))), "utf-8")
+    text = draw(st.one_of(routine_texts(), mutated(SHIPPED_ROUTINE)))
+    named = re.search(r'^name\s*=\s*"([a-z0-9][a-z0-9-]*)"\s*$', text, re.M)  # a routine's file is named after it
+    file = WORK / f"{named.group(1) if named else f'routine-{draw(st.integers(0, 3))}'}.toml"
+    file.write_text(text, "utf-8")
     return ["routines", "validate", str(file)]
 
 
