@@ -126,7 +126,7 @@ class Event:
     t: float
     type: str
     data: dict[str, Any]
-    wall: str  # UTC, ISO 8601, when it was stored
+    wall: str  # UTC, ISO 8601, when it happened
 
 
 @dataclass(frozen=True)
@@ -213,16 +213,18 @@ class Store:
             )
             return int(cursor.lastrowid)
 
-    def record(self, session_id: int, t: float, type: str, data: dict[str, Any]) -> None:
+    def record(self, session_id: int, t: float, type: str, data: dict[str, Any], wall: datetime | None = None) -> None:
         """Store one record (and what it changes in ratings/profile) in one committed transaction.
 
-        Types without a rule here are stored as they are; a known type missing a field it needs is a
-        bug in the caller and raises ValueError before anything is written."""
+        ``wall`` is when it happened (default: now); a record written late, once a failing database works
+        again, keeps its own time (an "end" record: the session's end). Types without a rule here are stored
+        as they are; a known type missing a field it needs is a bug in the caller and raises ValueError
+        before anything is written."""
         derive = _DERIVED.get(type)
         if derive is not None:
             _check(type, data)
         payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
-        now = self._clock()
+        now = wall or self._clock()
         with self._write() as db:
             client = self._client_of(db, session_id)
             (seq,) = db.execute(
