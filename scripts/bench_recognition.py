@@ -634,7 +634,7 @@ def echo_gate_admits(rec: Recognition, said: list[Said], delay: float = 0.05) ->
     now = rec.end + delay
     speaker = _ReplaySpeaker(said, now)
     recent = deque(((s.start, s.text) for s in said if s.own and s.start <= now), maxlen=20)
-    gate = EchoGate(SimpleNamespace(speaker=speaker, recent=recent), clock=lambda: now)
+    gate = EchoGate(SimpleNamespace(speaker=speaker, recent=recent), load_phrases("en").safety, clock=lambda: now)
     gate.spoke.extend([s.start, min(s.end, now)] for s in said if s.own and s.start <= now)
     return gate.admit(replace(rec, said_from=rec.start, said_until=rec.end))
 
@@ -735,7 +735,7 @@ def pause_to_silence(recognizer: Recognizer, pauses: list[np.ndarray], announcem
     recognizer.expect(frozenset(STEP_COMMANDS))  # as in a session: announcements come during the steps
     player = Player()
     speaker = Speaker(load_voice(default_voice_name()), player)
-    gate = EchoGate(SpeakerSink(speaker))
+    gate = EchoGate(SpeakerSink(speaker), load_phrases("en").safety)
     stopped: list[float] = []  # when a pause got through the gate (and cut the speech)
 
     def heard(rec: Recognition) -> None:

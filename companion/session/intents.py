@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SAFETY_INTENTS = frozenset({"pain", "stop", "pause"})
-
 
 @dataclass(frozen=True)
 class Intent:
@@ -21,7 +19,3 @@ class Intent:
     # Pain heard in full after its first words were delivered early ("pain in my left | heel"): the spot
     # it names belongs to that report, it is no new one.
     refines: bool = False
-
-    @property
-    def is_safety(self) -> bool:
-        return self.name in SAFETY_INTENTS
