@@ -35,7 +35,7 @@ def build_engine(routine: str, minutes: float, profile: Profile | None = None, c
     """The engine for a session; ``speed`` is how much faster than real time its clock runs (questions
     still wait for the person as long in real time)."""
     loaded = load_routine(routine)
-    options = SessionOptions(minutes=minutes, cleared_by_physician=cleared_by_physician,
+    options = SessionOptions(cleared_by_physician=cleared_by_physician,
                              help_words=load_phrases(lang).help_words, profile=profile or Profile(),
                              resume_at=resume_at, remind_after=REMIND_AFTER_S * speed)
     return Engine(loaded, scale_steps(loaded, minutes), options)

@@ -73,7 +73,6 @@ class Question:
 
 @dataclass(frozen=True)
 class SessionOptions:
-    minutes: float = 20
     cleared_by_physician: bool = False
     help_words: tuple[str, ...] = ()
     profile: Profile = field(default_factory=Profile)

@@ -15,7 +15,6 @@ class Intent:
     value: int | str | None = None
     foot: str | None = None
     area: str | None = None
-    confidence: float = 1.0
     # Pain heard in full after its first words were delivered early ("pain in my left | heel"): the spot
     # it names belongs to that report, it is no new one.
     refines: bool = False

@@ -7,7 +7,6 @@ to the network, so they are never used here.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -194,8 +193,6 @@ class VoskRecognizer:
         spans = result.get("result", [])
         start = self._born + spans[0]["start"] - self._zero if spans else self._now()
         end = self._born + spans[-1]["end"] - self._zero if spans else self._now()
-        if intent is not None:
-            intent = replace(intent, confidence=round(conf, 3))
         return [Recognition(text, intent, round(conf, 3), round(start, 3), round(end, 3))]
 
 

@@ -524,8 +524,6 @@ class WhisperRecognizer:
         if intent is None and (rescored := self.rescore_phrase(heard, words)) is not None:
             phrase, fit = rescored
             intent, confidence = self._focus.match(phrase), fit * (1.0 - heard.no_speech_prob)
-        if intent is not None:
-            intent = dataclasses.replace(intent, confidence=confidence)
         return Recognition(text=text, intent=intent, confidence=confidence,
                            start=round(segment.start - self._origin, 3), end=round(segment.end - self._origin, 3))
 
