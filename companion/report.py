@@ -53,14 +53,8 @@ class SafetyAnswer:
 
 
 @dataclass(frozen=True)
-class RatingRow:
-    measure: str  # the routine's label: "warmth of the feet"
-    before: int | None
-    after: int | None
-
-    @property
-    def change(self) -> int | None:
-        return None if self.before is None or self.after is None else self.after - self.before
+class RatingRow(Rating):
+    """A rating as the report shows it: ``measure`` is the routine's label ("warmth of the feet")."""
 
 
 @dataclass(frozen=True)
@@ -115,17 +109,18 @@ def load_routine_quietly(name: str) -> Routine | None:
 
 
 def _step_names(detail: SessionDetail, routine: Routine | None) -> dict[str, str]:
-    names = {step.id: step_name(step.foot, step.area, step.technique) for step in routine.steps} if routine else {}
+    names = {step.id: _step_label(step.foot, step.area, step.technique) for step in routine.steps} if routine else {}
     for event in detail.steps:
         data = event.data
         if "id" in data:
-            names[data["id"]] = step_name(data.get("foot"), data.get("area"), data.get("technique"))
+            names[data["id"]] = _step_label(data.get("foot"), data.get("area"), data.get("technique"))
     return names
 
 
-def step_name(foot: str | None, area: str | None, technique: str | None) -> str:
-    """A step in a few words: its place, and its technique when the place alone (a whole foot) is vague."""
-    where = place(foot, area)
+def _step_label(foot: str | None, area: str | None, technique: str | None) -> str:
+    """A step in a few words for the report: its place, and its technique when the place alone (a whole
+    foot) is vague. (wording.step_name is the spoken one: always place and technique.)"""
+    where = _recorded_place(foot, area)
     if technique and (area in (None, "whole") or not where):
         return f"{where} ({technique})" if where else technique
     return where or technique or "a step"
@@ -157,7 +152,7 @@ def _steps(detail: SessionDetail) -> tuple[StepDone, ...]:
         pressure = data.get("pressure")
         done.append(StepDone(
             t=step.t,
-            place=place(data.get("foot"), data.get("area")) or str(data.get("id", "a step")),
+            place=_recorded_place(data.get("foot"), data.get("area")) or str(data.get("id", "a step")),
             technique=str(data.get("technique") or ""),
             pressure=pressure if pressure and pressure != "none" else None,
             seconds=None if seconds is None else max(0.0, seconds),
@@ -262,7 +257,7 @@ def _timing(detail: SessionDetail) -> str:
         took = f" after {duration_text(s.duration)}" if s.duration is not None else ""
         return f"Started {start}; ended {end}: {s.end_reason}{took}."
     last = s.last_step or {}
-    where = f" during {place(last.get('foot'), last.get('area'))}" if place(last.get("foot"), last.get("area")) else ""
+    where = f" during {spot}" if (spot := _recorded_place(last.get("foot"), last.get("area"))) else ""
     last_t = f", {clock(detail.events[-1].t)} into the session" if detail.events else ""
     state = "interrupted" if s.status == "interrupted" else "not ended (still running, or stopped unmarked)"
     return f"Started {start}; {state}{where}{last_t}."
@@ -271,14 +266,15 @@ def _timing(detail: SessionDetail) -> str:
 # -- small formatters (shared with the history command) ---------------------------------------------
 
 
-def place(foot: str | None, area: str | None) -> str:
-    """'left foot, arch', 'both feet', 'right foot' (a whole-foot area is not repeated)."""
+def _recorded_place(foot: str | None, area: str | None) -> str:
+    """A place as a record names it, either part possibly missing: 'left foot, arch', 'both feet', 'arch' (a
+    whole-foot area is not repeated). Not wording.place: that one is said, of a step that has both."""
     feet = "both feet" if foot == "both" else f"{foot} foot" if foot else ""
     return ", ".join(p for p in (feet, "" if area in (None, "whole") else area) if p)
 
 
 def _spot(data: dict[str, Any]) -> str:
-    return place(data.get("foot"), data.get("area")) or "somewhere"
+    return _recorded_place(data.get("foot"), data.get("area")) or "somewhere"
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -286,12 +282,12 @@ def _text(data: dict[str, Any], key: str) -> str:
     return "" if value is None else str(value)
 
 
-def rating_text(rating: Rating | RatingRow) -> str:
+def rating_text(rating: Rating) -> str:
     """'warmth 2 → 4 (+2)'; a missing side reads 'not rated'."""
     return f"{rating.measure} {before_after(rating)}"
 
 
-def before_after(rating: Rating | RatingRow) -> str:
+def before_after(rating: Rating) -> str:
     """'2 → 4 (+2)', '3 → not rated'."""
     before = "not rated" if rating.before is None else str(rating.before)
     after = "not rated" if rating.after is None else str(rating.after)
