@@ -50,13 +50,14 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from companion.audio.resample import resample
 from companion.cli.listen_cmds import BLOCK_BYTES, decode_pcm
 from companion.paths import cache_dir
 from companion.session.engine import ANSWERS, QUESTION_COMMANDS, STEP_COMMANDS
 from companion.speech.phrases import PhraseTable, load_phrases
 from companion.speech.recognizer import SAMPLE_RATE, Recognition, Recognizer
 from companion.speech.vad import FRAME, frame_db
-from companion.speech.wav import read_samples, resample, to_pcm16
+from companion.speech.wav import read_samples, to_pcm16
 from companion.speech.whisper_engine import THREADS_ENV, one_blas_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
