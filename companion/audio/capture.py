@@ -13,6 +13,7 @@ import numpy as np
 
 from companion.audio import devices
 from companion.audio.resample import StreamResampler
+from companion.speech.wav import to_pcm16
 
 _LOST = object()  # queued by the stream's end when we did not end it ourselves
 
@@ -100,8 +101,7 @@ class Microphone:
         if self._resampler is None:
             return block
         samples = np.frombuffer(block, dtype="<i2").astype(np.float32) / 32768.0
-        out = self._resampler.process(samples)
-        return (np.clip(out, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes()
+        return to_pcm16(self._resampler.process(samples))
 
     def _callback(self, indata: object, frames: int, time: object, status: object) -> None:
         try:
