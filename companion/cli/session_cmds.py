@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from companion import paths
+from companion.config import ENGINES, MAX_MINUTES, MIN_MINUTES
 from companion.plan.loader import load_routine, load_routine_file, routine_names
 from companion.plan.scale import scale_steps
 from companion.session import wording
 
-MINUTES = click.IntRange(15, 30)
+MINUTES = click.IntRange(MIN_MINUTES, MAX_MINUTES)
 
 
 def configured(**given):
@@ -40,7 +41,7 @@ def routine_option(f):
 
 def minutes_option(f):
     return click.option("--minutes", type=MINUTES, default=20, show_default=True,
-                        help="Session length for both feet, 15 to 30 minutes.")(f)
+                        help=f"Session length for both feet, {MIN_MINUTES} to {MAX_MINUTES} minutes.")(f)
 
 
 def client_option(f):
@@ -94,7 +95,7 @@ def simulate(script: Path, routine: str, minutes: int, client: str, cleared_by_p
 @client_option
 @db_option
 @cleared_option
-@click.option("--engine", type=click.Choice(["auto", "whisper", "vosk", "pocketsphinx", "text"]), default="auto",
+@click.option("--engine", type=click.Choice(ENGINES), default="auto",
               show_default=True, help="Listening engine; text = type commands (same as --text).")
 @click.option("--lang", default="en", show_default=True, help="Language of the spoken commands (en, ko).")
 @click.option("--voice", default=None, help="Voice profile (see: companion voices list).")
