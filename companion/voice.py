@@ -27,10 +27,10 @@ from companion.speech.recognizer import Recognition, Recognizer
 ECHO_TAIL_S = 0.5  # the companion's voice reaches the microphone this much after the player says it ended
 SPEAKING_GAP_S = 0.2  # a shorter silence between two sentences is one stretch of speech
 ECHO_MEMORY_S = 15.0  # how long what was said counts as a possible echo
-PARTIAL_DEDUP_S = 2.5
+PARTIAL_DEDUP_S = 2.5  # a final result this soon after an early (partial) one of the same intent is the same utterance
 BACK_AFTER_S = 3.0
 # Instructions and questions a little slower than the voice's rate, confirmations a little quicker.
-PACE = {"announce": 0.92, "question": 0.92, "confirm": 1.08}  # a final result repeating an early (partial) safety detection is the same utterance
+PACE = {"announce": 0.92, "question": 0.92, "confirm": 1.08}
 
 
 # What a voice change is answered with: done, or already at the end of its range (only the speaker knows).
