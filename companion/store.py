@@ -220,9 +220,8 @@ class Store:
         again, keeps its own time (an "end" record: the session's end). Types without a rule here are stored
         as they are; a known type missing a field it needs is a bug in the caller and raises ValueError
         before anything is written."""
+        check_record(type, data)
         derive = _DERIVED.get(type)
-        if derive is not None:
-            _check(type, data)
         payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
         now = wall or self._clock()
         with self._write() as db:
@@ -241,6 +240,11 @@ class Store:
         with self._write() as db:
             client = self._client_of(db, session_id)
             _end(db, session_id, client, {"reason": reason, "duration": duration}, self._now())
+
+    def mark_session_interrupted(self, session_id: int) -> None:
+        """Mark one session interrupted, whatever runs it (an imported one that had not ended)."""
+        with self._write() as db:
+            db.execute("UPDATE sessions SET status = 'interrupted' WHERE id = ?", (session_id,))
 
     def mark_interrupted(self) -> int:
         """Turn every 'running' session whose process is gone into 'interrupted'; returns how many. Call
@@ -537,8 +541,10 @@ _REQUIRED = {
 }
 
 
-def _check(type: str, data: dict[str, Any]) -> None:
-    missing = [key for key in _REQUIRED[type] if key not in data]
+def check_record(type: str, data: dict[str, Any]) -> None:
+    """ValueError when a record of a type the store derives ratings, profile or the end from lacks a field
+    it needs or has a rating out of range; records of other types are stored as they are."""
+    missing = [key for key in _REQUIRED.get(type, ()) if key not in data]
     if missing:
         raise ValueError(f"a {type!r} record needs {', '.join(missing)}: {data!r}")
     if type == "rating":
