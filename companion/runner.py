@@ -10,7 +10,7 @@ import json
 import queue
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol, TextIO
+from typing import TYPE_CHECKING, Callable, Protocol, TextIO
 
 from companion.plan.loader import load_routine
 from companion.plan.scale import scale_steps
@@ -22,6 +22,9 @@ from companion.session.events import (
 from companion.session.intents import Intent
 from companion.session.profile import Profile
 from companion.speech.phrases import PhraseTable, load_phrases
+
+if TYPE_CHECKING:
+    from companion.store import Store
 
 TICK = 1.0  # simulated seconds between ticks
 
@@ -116,7 +119,7 @@ class PlainSink:
 class StoreSink:
     """Every recorded event into the session database as it happens."""
 
-    store: object  # companion.store.Store
+    store: Store
     session_id: int
 
     def __call__(self, t: float, action: Action) -> None:

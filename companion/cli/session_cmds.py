@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -13,10 +16,15 @@ from companion.plan.loader import load_routine, load_routine_file, routine_names
 from companion.plan.scale import scale_steps
 from companion.session import wording
 
+if TYPE_CHECKING:
+    from companion.runner import Sink
+    from companion.session.engine import Engine
+
+Command = TypeVar("Command", bound=Callable[..., Any])  # what an option decorator is given and gives back
 MINUTES = click.IntRange(MIN_MINUTES, MAX_MINUTES)
 
 
-def configured(**given):
+def configured(**given: Any) -> list[Any]:
     """Each option the person did not give on the command line falls back to the config file
     (companion config), then to the built-in default. Returns the values in the order given."""
     from click.core import ParameterSource
@@ -34,26 +42,26 @@ def configured(**given):
     return values
 
 
-def routine_option(f):
+def routine_option(f: Command) -> Command:
     return click.option("--routine", "routine", default="foot-circulation", show_default=True,
                         help="Routine name (see: companion routines list) or a .toml file.")(f)
 
 
-def minutes_option(f):
+def minutes_option(f: Command) -> Command:
     return click.option("--minutes", type=MINUTES, default=20, show_default=True,
                         help=f"Session length for both feet, {MIN_MINUTES} to {MAX_MINUTES} minutes.")(f)
 
 
-def client_option(f):
+def client_option(f: Command) -> Command:
     return click.option("--client", default="me", show_default=True, help="Whose session this is.")(f)
 
 
-def db_option(f):
+def db_option(f: Command) -> Command:
     return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
                         help="Session database (default: $COMPANION_DB or the user data directory).")(f)
 
 
-def cleared_option(f):
+def cleared_option(f: Command) -> Command:
     return click.option("--cleared-by-physician", is_flag=True,
                         help="A physician has cleared massage despite a contraindication: start, with light pressure.")(f)
 
@@ -123,14 +131,14 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
     def warn(line: str) -> None:
         click.echo(line, err=True)
 
-    def outputs(session_engine):
+    def outputs(session_engine: Engine) -> list[Sink]:
         from companion.screen import Screen
 
         if plain or text or engine == "text" or not Screen.supported():  # typed lines would scroll a screen
             return [PlainSink(sys.stdout)]
         return [Screen(session_engine)]
 
-    def keyboard(inbox, only_input: bool = False):
+    def keyboard(inbox: queue.SimpleQueue, only_input: bool = False) -> Callable[[], None]:
         live.read_lines(sys.stdin, inbox, only_input)
         return lambda: None
 
@@ -144,7 +152,8 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
     voice_io = VoiceIO(engine=engine, lang=lang, voice=voice, input_device=input_device, output_device=output_device,
                        announce=warn, show_heard=warn if show_heard else None)
 
-    def voice_and_keyboard(inbox):  # typed commands work in a voice session too
+    def voice_and_keyboard(inbox: queue.SimpleQueue) -> Callable[[], None]:
+        """Typed commands work in a voice session too."""
         keyboard(inbox)
         return voice_io.start(inbox)
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from companion.errors import ModelError
 from companion.paths import models_dir
 from companion.speech.phrases import PhraseTable, load_phrases
 from companion.speech.recognizer import SAMPLE_RATE, Recognition
 from companion.speech.vad import VoiceGate
+
+if TYPE_CHECKING:
+    import vosk
 
 UNKNOWN = "[unk]"
 INSTALL_HINT = {
@@ -54,7 +58,7 @@ def find_vosk_model(lang: str) -> Path | None:
 
 
 @cache
-def load_model(path: Path):  # -> vosk.Model
+def load_model(path: Path) -> vosk.Model:
     """Load (once per process) the vosk model at ``path``; ModelError with the fix when it cannot."""
     import vosk
 
