@@ -172,8 +172,6 @@ class Clock:
         return (self.source() - self.start) * self.speed
 
 
-
-
 def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQueue, table: PhraseTable,
              tick: float = 0.1) -> None:
     """Drive the session in real time until it ends. The inbox carries ("text", words), ("intent", Intent),
@@ -196,7 +194,7 @@ def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQu
         kind = item[0]
         if kind == "input ended":
             answerable = False
-        if kind == "text":
+        elif kind == "text":
             session.feed(Heard(understand(table, item[1]), now))
         elif kind == "intent":
             session.feed(Heard(item[1], now))

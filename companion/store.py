@@ -311,7 +311,7 @@ class Store:
         with self._read() as db:
             found = self._summaries(db, "WHERE id = ?", (session_id,))
             if not found:
-                raise _no_session(session_id)
+                raise no_session(session_id)
             rows = db.execute(
                 "SELECT seq, t, type, data, wall FROM events WHERE session_id = ? ORDER BY seq",
                 (session_id,),
@@ -370,7 +370,7 @@ class Store:
     def _client_of(self, db: sqlite3.Connection, session_id: int) -> str:
         row = db.execute("SELECT client FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None:
-            raise _no_session(session_id)
+            raise no_session(session_id)
         return str(row[0])
 
     def _now(self) -> str:
@@ -528,7 +528,8 @@ def _tighten(path: Path) -> None:
                 file.chmod(status.st_mode & 0o600)
 
 
-def _no_session(session_id: int) -> UserError:
+def no_session(session_id: int) -> UserError:
+    """The error for a session id the database does not hold."""
     return UserError(f"no session {session_id}; see companion history")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -81,20 +82,17 @@ def simulate(script: Path, routine: str, minutes: int, client: str, cleared_by_p
     from companion.runner import JsonSink, PlainSink, Session, StoreSink, build_engine, simulate as run
     from companion.script import load_script
     from companion.speech.phrases import load_phrases
+    from companion.store import Store
 
     routine, minutes, client = configured(routine=routine, minutes=minutes, client=client)
     parsed = load_script(script)
-    profile, store = None, None
-    if db is not None:
-        from companion.store import Store
-
-        store = Store(db)
-        profile = store.profile(client)
-    engine = build_engine(routine, minutes, profile, cleared_by_physician)
-    sinks = [JsonSink(sys.stdout) if as_json else PlainSink(sys.stdout)]
-    if store is not None:
-        sinks.append(StoreSink(store, store.begin_session(client, engine.routine.name, minutes)))
-    run(Session(engine, sinks), parsed, load_phrases("en"))
+    with Store(db) if db is not None else nullcontext() as store:
+        profile = store.profile(client) if store is not None else None
+        engine = build_engine(routine, minutes, profile, cleared_by_physician)
+        sinks = [JsonSink(sys.stdout) if as_json else PlainSink(sys.stdout)]
+        if store is not None:
+            sinks.append(StoreSink(store, store.begin_session(client, engine.routine.name, minutes)))
+        run(Session(engine, sinks), parsed, load_phrases("en"))
 
 
 @click.command()
@@ -145,7 +143,6 @@ def session(routine: str, minutes: int, client: str, db: Path | None, cleared_by
     if text or engine == "text":
         live.run(options, outputs, lambda inbox: keyboard(inbox, only_input=True), warn)
         return
-    from companion.plan.loader import load_routine
     from companion.voice import VoiceIO
 
     load_routine(routine)  # a mistake in it is said before the microphone and the model are opened
