@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from companion.errors import UserError
-from companion.store import _REQUIRED, SessionDetail, SessionSummary, Store, _check
+from companion.store import SessionDetail, SessionSummary, Store, check_record
 
 FORMATS = ("json", "csv")
 EXPORT_VERSION = 1
@@ -181,11 +181,10 @@ def _event_problem(event: Any) -> str | None:
         return "'data' must be an object"
     if event.get("wall") is not None and _moment(event["wall"]) is None:
         return f"'wall' must be an ISO 8601 time, not {event['wall']!r}"
-    if event["type"] in _REQUIRED:  # the types the store derives ratings, profile or the end from
-        try:
-            _check(event["type"], event.get("data", {}))
-        except ValueError as exc:
-            return str(exc)
+    try:
+        check_record(event["type"], event.get("data", {}))
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
@@ -251,7 +250,4 @@ def _finish(store: Store, session_id: int, session: dict[str, Any], ended_at: da
         now[0] = ended_at or now[0]
         store.end_session(session_id, session.get("end_reason") or "ended", float(session.get("duration") or 0.0))
     elif not any(event["type"] == "end" for event in session.get("events", [])):
-        # Store has no public call to mark one session interrupted (mark_interrupted marks every running
-        # session, also one another companion is running): the same update, for this session only.
-        with store._write() as db:
-            db.execute("UPDATE sessions SET status = 'interrupted' WHERE id = ?", (session_id,))
+        store.mark_session_interrupted(session_id)

@@ -37,7 +37,7 @@ class _Pending:
     t: float
     type: str
     data: dict[str, Any]
-    wall: str  # when it happened (UTC, ISO 8601): the store stamps the time it is written
+    wall: datetime  # when it happened, which a late write keeps
 
 
 class Recorder:
@@ -82,7 +82,7 @@ class Recorder:
         event = recorded(action)
         if event is None:
             return
-        pending = _Pending(t, event[0], event[1], datetime.now(UTC).isoformat(timespec="milliseconds"))
+        pending = _Pending(t, event[0], event[1], datetime.now(UTC))
         with self._lock:
             if self._pending:
                 self._pending.append(pending)
@@ -113,7 +113,7 @@ class Recorder:
 
     def _write(self, pending: _Pending) -> None:
         assert self._store is not None and self.session_id is not None
-        self._store.record(self.session_id, pending.t, pending.type, pending.data)
+        self._store.record(self.session_id, pending.t, pending.type, pending.data, wall=pending.wall)
 
     def _try(self, write: Callable[[], None], starting: bool = False) -> bool:
         """Open the store and begin the session if not done yet, then ``write``; False when the database fails."""
@@ -177,7 +177,8 @@ class Recorder:
         path = self._rescue_next_to.with_name(f"{self._rescue_next_to.name}.unsaved-{stamp}-{os.getpid()}.jsonl")
         header = {"rescue": "companion session events not saved to the database",
                   "database": str(self._rescue_next_to), "session_id": self.session_id, **self._about}
-        lines = [header] + [{"t": e.t, "type": e.type, "data": e.data, "wall": e.wall} for e in events]
+        lines = [header] + [{"t": e.t, "type": e.type, "data": e.data,
+                             "wall": e.wall.isoformat(timespec="milliseconds")} for e in events]
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as out:

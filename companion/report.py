@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from companion.errors import UserError
 from companion.plan.model import Routine
-from companion.store import Rating, SessionDetail
+from companion.store import Event, Rating, SessionDetail
 
 FORMATS = ("text", "markdown", "html")
 
@@ -53,14 +54,8 @@ class SafetyAnswer:
 
 
 @dataclass(frozen=True)
-class RatingRow:
-    measure: str  # the routine's label: "warmth of the feet"
-    before: int | None
-    after: int | None
-
-    @property
-    def change(self) -> int | None:
-        return None if self.before is None or self.after is None else self.after - self.before
+class RatingRow(Rating):
+    """A rating as the report shows it: ``measure`` is the routine's label ("warmth of the feet")."""
 
 
 @dataclass(frozen=True)
@@ -115,17 +110,18 @@ def load_routine_quietly(name: str) -> Routine | None:
 
 
 def _step_names(detail: SessionDetail, routine: Routine | None) -> dict[str, str]:
-    names = {step.id: step_name(step.foot, step.area, step.technique) for step in routine.steps} if routine else {}
+    names = {step.id: _step_label(step.foot, step.area, step.technique) for step in routine.steps} if routine else {}
     for event in detail.steps:
         data = event.data
         if "id" in data:
-            names[data["id"]] = step_name(data.get("foot"), data.get("area"), data.get("technique"))
+            names[data["id"]] = _step_label(data.get("foot"), data.get("area"), data.get("technique"))
     return names
 
 
-def step_name(foot: str | None, area: str | None, technique: str | None) -> str:
-    """A step in a few words: its place, and its technique when the place alone (a whole foot) is vague."""
-    where = place(foot, area)
+def _step_label(foot: str | None, area: str | None, technique: str | None) -> str:
+    """A step in a few words for the report: its place, and its technique when the place alone (a whole
+    foot) is vague. (wording.step_name is the spoken one: always place and technique.)"""
+    where = _recorded_place(foot, area)
     if technique and (area in (None, "whole") or not where):
         return f"{where} ({technique})" if where else technique
     return where or technique or "a step"
@@ -134,36 +130,37 @@ def step_name(foot: str | None, area: str | None, technique: str | None) -> str:
 def _steps(detail: SessionDetail) -> tuple[StepDone, ...]:
     events = detail.events
     starts = [i for i, e in enumerate(events) if e.type == "step"]
-    done = []
-    for n, i in enumerate(starts):
-        step = events[i]
-        data = step.data
-        window = events[i + 1 : starts[n + 1] if n + 1 < len(starts) else len(events)]
-        duration = data.get("duration")
-        seconds = float(duration) if isinstance(duration, int | float) else None
-        note = ""
-        for e in window:
-            change, amount = e.data.get("change"), e.data.get("seconds")
-            if e.type == "plan" and change == "back":  # its record names the step gone back to
-                seconds = e.t - step.t if seconds is None else min(seconds, e.t - step.t)
-                note = "cut short: went back"
-            if e.type != "plan" or e.data.get("step") != data.get("id"):
-                continue
-            if change in ("extend", "shorten") and seconds is not None and isinstance(amount, int | float):
-                seconds += amount if change == "extend" else -amount
-            elif change == "skip":
-                seconds = e.t - step.t if seconds is None else min(seconds, e.t - step.t)
-                note = f"cut short: {e.data.get('reason') or 'no reason given'}"
-        pressure = data.get("pressure")
-        done.append(StepDone(
-            t=step.t,
-            place=place(data.get("foot"), data.get("area")) or str(data.get("id", "a step")),
-            technique=str(data.get("technique") or ""),
-            pressure=pressure if pressure and pressure != "none" else None,
-            seconds=None if seconds is None else max(0.0, seconds),
-            note=note,
-        ))
-    return tuple(done)
+    return tuple(_step_done(events[i], events[i + 1 : end]) for i, end in zip(starts, [*starts[1:], len(events)]))
+
+
+def _step_done(step: Event, during: Sequence[Event]) -> StepDone:
+    """One step as it was done: ``during``, the events until the next step began, add or take off time and
+    may cut it short."""
+    data = step.data
+    duration = data.get("duration")
+    seconds = float(duration) if isinstance(duration, int | float) else None
+    note = ""
+    for e in during:
+        change, amount = e.data.get("change"), e.data.get("seconds")
+        if e.type == "plan" and change == "back":  # its record names the step gone back to
+            seconds = e.t - step.t if seconds is None else min(seconds, e.t - step.t)
+            note = "cut short: went back"
+        if e.type != "plan" or e.data.get("step") != data.get("id"):
+            continue
+        if change in ("extend", "shorten") and seconds is not None and isinstance(amount, int | float):
+            seconds += amount if change == "extend" else -amount
+        elif change == "skip":
+            seconds = e.t - step.t if seconds is None else min(seconds, e.t - step.t)
+            note = f"cut short: {e.data.get('reason') or 'no reason given'}"
+    pressure = data.get("pressure")
+    return StepDone(
+        t=step.t,
+        place=_recorded_place(data.get("foot"), data.get("area")) or str(data.get("id", "a step")),
+        technique=str(data.get("technique") or ""),
+        pressure=pressure if pressure and pressure != "none" else None,
+        seconds=None if seconds is None else max(0.0, seconds),
+        note=note,
+    )
 
 
 def _change_text(data: dict[str, Any], names: dict[str, str], started: set[str]) -> str:
@@ -262,7 +259,7 @@ def _timing(detail: SessionDetail) -> str:
         took = f" after {duration_text(s.duration)}" if s.duration is not None else ""
         return f"Started {start}; ended {end}: {s.end_reason}{took}."
     last = s.last_step or {}
-    where = f" during {place(last.get('foot'), last.get('area'))}" if place(last.get("foot"), last.get("area")) else ""
+    where = f" during {spot}" if (spot := _recorded_place(last.get("foot"), last.get("area"))) else ""
     last_t = f", {clock(detail.events[-1].t)} into the session" if detail.events else ""
     state = "interrupted" if s.status == "interrupted" else "not ended (still running, or stopped unmarked)"
     return f"Started {start}; {state}{where}{last_t}."
@@ -271,14 +268,15 @@ def _timing(detail: SessionDetail) -> str:
 # -- small formatters (shared with the history command) ---------------------------------------------
 
 
-def place(foot: str | None, area: str | None) -> str:
-    """'left foot, arch', 'both feet', 'right foot' (a whole-foot area is not repeated)."""
+def _recorded_place(foot: str | None, area: str | None) -> str:
+    """A place as a record names it, either part possibly missing: 'left foot, arch', 'both feet', 'arch' (a
+    whole-foot area is not repeated). Not wording.place: that one is said, of a step that has both."""
     feet = "both feet" if foot == "both" else f"{foot} foot" if foot else ""
     return ", ".join(p for p in (feet, "" if area in (None, "whole") else area) if p)
 
 
 def _spot(data: dict[str, Any]) -> str:
-    return place(data.get("foot"), data.get("area")) or "somewhere"
+    return _recorded_place(data.get("foot"), data.get("area")) or "somewhere"
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -286,12 +284,12 @@ def _text(data: dict[str, Any], key: str) -> str:
     return "" if value is None else str(value)
 
 
-def rating_text(rating: Rating | RatingRow) -> str:
+def rating_text(rating: Rating) -> str:
     """'warmth 2 → 4 (+2)'; a missing side reads 'not rated'."""
     return f"{rating.measure} {before_after(rating)}"
 
 
-def before_after(rating: Rating | RatingRow) -> str:
+def before_after(rating: Rating) -> str:
     """'2 → 4 (+2)', '3 → not rated'."""
     before = "not rated" if rating.before is None else str(rating.before)
     after = "not rated" if rating.after is None else str(rating.after)
@@ -465,65 +463,67 @@ def render_html(report: Report, chart_png: bytes | None = None) -> str:
         "<main>",
         f"<h1>{_e(report.title)}</h1>",
         f"<p>Routine {_e(report.routine)}, {report.minutes} minutes planned. {_e(report.timing)}</p>",
-        '<section aria-labelledby="ratings">',
-        '<h2 id="ratings">Ratings before and after</h2>',
+        *_html_section("ratings", "Ratings before and after", [
+            *_html_chart(report, chart_png),
+            *_html_table(["Measure", "Before", "After", "Change"], [_html_rating_row(r) for r in report.ratings],
+                         "No ratings recorded.", caption="Ratings from 1 to 5 (higher is better)"),
+        ]),
+        *_html_section("safety", "Safety check", _html_table(
+            ["Question", "Answer"], [_html_safety_row(a) for a in report.safety], "No safety answers recorded.")),
+        *_html_section("steps", f"Steps done ({len(report.steps)})", _html_table(
+            ["Time", "Where", "Technique", "Pressure", "Duration"], [_html_step_row(s) for s in report.steps],
+            "No steps were done.")),
+        *_html_section("changes", "What changed and why", _html_list(
+            f"<strong>{clock(c.t)} — {_e(c.why)}</strong>: {_e(c.what)}" for c in report.changes
+        ) if report.changes else ["<p>Nothing changed.</p>"]),
     ]
-    if report.ratings:
-        if chart_png:
-            data = base64.b64encode(chart_png).decode("ascii")
-            parts.append(f'<img src="data:image/png;base64,{data}" alt="{_e(ratings_alt_text(report))}">')
-        parts += [
-            "<table>",
-            "<caption>Ratings from 1 to 5 (higher is better)</caption>",
-            '<thead><tr><th scope="col">Measure</th><th scope="col">Before</th><th scope="col">After</th>'
-            '<th scope="col">Change</th></tr></thead>',
-            "<tbody>",
-        ]
-        for r in report.ratings:
-            css = "up" if (r.change or 0) > 0 else "down" if (r.change or 0) < 0 else ""
-            parts.append(
-                f'<tr><th scope="row">{_e(r.measure)}</th><td class="num">{_rating_cell(r.before)}</td>'
-                f'<td class="num">{_rating_cell(r.after)}</td>'
-                f'<td class="num {css}">{_e(_change_cell(r))}</td></tr>')
-        parts += ["</tbody>", "</table>"]
-    else:
-        parts.append("<p>No ratings recorded.</p>")
-    parts += ["</section>", '<section aria-labelledby="safety">', '<h2 id="safety">Safety check</h2>']
-    if report.safety:
-        parts += ["<table>", '<thead><tr><th scope="col">Question</th><th scope="col">Answer</th></tr></thead>',
-                  "<tbody>"]
-        for a in report.safety:
-            heard = f' <span>(heard “{_e(a.heard)}”)</span>' if a.heard else ""
-            parts.append(f'<tr><th scope="row">{_e(a.question)}</th><td>{_e(a.answer)}{heard}</td></tr>')
-        parts += ["</tbody>", "</table>"]
-    else:
-        parts.append("<p>No safety answers recorded.</p>")
-    parts += ["</section>", '<section aria-labelledby="steps">', f'<h2 id="steps">Steps done ({len(report.steps)})</h2>']
-    if report.steps:
-        parts += ["<table>", '<thead><tr><th scope="col">Time</th><th scope="col">Where</th>'
-                  '<th scope="col">Technique</th><th scope="col">Pressure</th><th scope="col">Duration</th></tr></thead>',
-                  "<tbody>"]
-        for s in report.steps:
-            note = f"<br><em>{_e(s.note)}</em>" if s.note else ""
-            parts.append(f'<tr><td class="num">{clock(s.t)}</td><th scope="row">{_e(s.place)}</th>'
-                         f"<td>{_e(s.technique)}{note}</td><td>{_e(s.pressure or '—')}</td>"
-                         f'<td class="num">{duration_text(s.seconds)}</td></tr>')
-        parts += ["</tbody>", "</table>"]
-    else:
-        parts.append("<p>No steps were done.</p>")
-    parts += ["</section>", '<section aria-labelledby="changes">', '<h2 id="changes">What changed and why</h2>']
-    if report.changes:
-        parts.append("<ul>")
-        parts += [f"<li><strong>{clock(c.t)} — {_e(c.why)}</strong>: {_e(c.what)}</li>" for c in report.changes]
-        parts.append("</ul>")
-    else:
-        parts.append("<p>Nothing changed.</p>")
-    parts.append("</section>")
     if report.notes:
-        parts += ['<section aria-labelledby="notes">', '<h2 id="notes">Noted for next time</h2>', "<ul>",
-                  *(f"<li>{_e(note)}</li>" for note in report.notes), "</ul>", "</section>"]
+        parts += _html_section("notes", "Noted for next time", _html_list(_e(note) for note in report.notes))
     parts += ["</main>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
+
+
+def _html_chart(report: Report, chart_png: bytes | None) -> list[str]:
+    if not (report.ratings and chart_png):
+        return []
+    data = base64.b64encode(chart_png).decode("ascii")
+    return [f'<img src="data:image/png;base64,{data}" alt="{_e(ratings_alt_text(report))}">']
+
+
+def _html_rating_row(r: RatingRow) -> str:
+    css = "up" if (r.change or 0) > 0 else "down" if (r.change or 0) < 0 else ""
+    return (f'<tr><th scope="row">{_e(r.measure)}</th><td class="num">{_rating_cell(r.before)}</td>'
+            f'<td class="num">{_rating_cell(r.after)}</td><td class="num {css}">{_e(_change_cell(r))}</td></tr>')
+
+
+def _html_safety_row(a: SafetyAnswer) -> str:
+    heard = f' <span>(heard “{_e(a.heard)}”)</span>' if a.heard else ""
+    return f'<tr><th scope="row">{_e(a.question)}</th><td>{_e(a.answer)}{heard}</td></tr>'
+
+
+def _html_step_row(s: StepDone) -> str:
+    note = f"<br><em>{_e(s.note)}</em>" if s.note else ""
+    return (f'<tr><td class="num">{clock(s.t)}</td><th scope="row">{_e(s.place)}</th>'
+            f"<td>{_e(s.technique)}{note}</td><td>{_e(s.pressure or '—')}</td>"
+            f'<td class="num">{duration_text(s.seconds)}</td></tr>')
+
+
+def _html_section(id: str, title: str, body: list[str]) -> list[str]:
+    """A section of the page, named for screen readers by its heading."""
+    return [f'<section aria-labelledby="{id}">', f'<h2 id="{id}">{title}</h2>', *body, "</section>"]
+
+
+def _html_list(items: Iterable[str]) -> list[str]:
+    return ["<ul>", *(f"<li>{item}</li>" for item in items), "</ul>"]
+
+
+def _html_table(columns: list[str], rows: list[str], if_none: str, caption: str = "") -> list[str]:
+    """A table of ``rows`` under a header of ``columns``; the sentence ``if_none`` when there are no rows."""
+    if not rows:
+        return [f"<p>{if_none}</p>"]
+    head = "".join(f'<th scope="col">{column}</th>' for column in columns)
+    return ["<table>", *([f"<caption>{caption}</caption>"] if caption else []), f"<thead><tr>{head}</tr></thead>",
+            "<tbody>", *rows, "</tbody>", "</table>"]
 
 
 def render(detail: SessionDetail, fmt: str = "text") -> str:

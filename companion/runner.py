@@ -10,7 +10,7 @@ import json
 import queue
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol, TextIO
+from typing import TYPE_CHECKING, Callable, Protocol, TextIO
 
 from companion.plan.loader import load_routine
 from companion.plan.scale import scale_steps
@@ -22,6 +22,9 @@ from companion.session.events import (
 from companion.session.intents import Intent
 from companion.session.profile import Profile
 from companion.speech.phrases import PhraseTable, load_phrases
+
+if TYPE_CHECKING:
+    from companion.store import Store
 
 TICK = 1.0  # simulated seconds between ticks
 
@@ -118,7 +121,7 @@ class PlainSink:
 class StoreSink:
     """Every recorded event into the session database as it happens."""
 
-    store: object  # companion.store.Store
+    store: Store
     session_id: int
 
     def __call__(self, t: float, action: Action) -> None:
@@ -171,8 +174,6 @@ class Clock:
         return (self.source() - self.start) * self.speed
 
 
-
-
 def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQueue, table: PhraseTable,
              tick: float = 0.1) -> None:
     """Drive the session in real time until it ends. The inbox carries ("text", words), ("intent", Intent),
@@ -195,7 +196,7 @@ def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQu
         kind = item[0]
         if kind == "input ended":
             answerable = False
-        if kind == "text":
+        elif kind == "text":
             session.feed(Heard(understand(table, item[1]), now))
         elif kind == "intent":
             session.feed(Heard(item[1], now))

@@ -126,7 +126,7 @@ class Event:
     t: float
     type: str
     data: dict[str, Any]
-    wall: str  # UTC, ISO 8601, when it was stored
+    wall: str  # UTC, ISO 8601, when it happened
 
 
 @dataclass(frozen=True)
@@ -213,16 +213,17 @@ class Store:
             )
             return int(cursor.lastrowid)
 
-    def record(self, session_id: int, t: float, type: str, data: dict[str, Any]) -> None:
+    def record(self, session_id: int, t: float, type: str, data: dict[str, Any], wall: datetime | None = None) -> None:
         """Store one record (and what it changes in ratings/profile) in one committed transaction.
 
-        Types without a rule here are stored as they are; a known type missing a field it needs is a
-        bug in the caller and raises ValueError before anything is written."""
+        ``wall`` is when it happened (default: now); a record written late, once a failing database works
+        again, keeps its own time (an "end" record: the session's end). Types without a rule here are stored
+        as they are; a known type missing a field it needs is a bug in the caller and raises ValueError
+        before anything is written."""
+        check_record(type, data)
         derive = _DERIVED.get(type)
-        if derive is not None:
-            _check(type, data)
         payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
-        now = self._clock()
+        now = wall or self._clock()
         with self._write() as db:
             client = self._client_of(db, session_id)
             (seq,) = db.execute(
@@ -239,6 +240,11 @@ class Store:
         with self._write() as db:
             client = self._client_of(db, session_id)
             _end(db, session_id, client, {"reason": reason, "duration": duration}, self._now())
+
+    def mark_session_interrupted(self, session_id: int) -> None:
+        """Mark one session interrupted, whatever runs it (an imported one that had not ended)."""
+        with self._write() as db:
+            db.execute("UPDATE sessions SET status = 'interrupted' WHERE id = ?", (session_id,))
 
     def mark_interrupted(self) -> int:
         """Turn every 'running' session whose process is gone into 'interrupted'; returns how many. Call
@@ -305,7 +311,7 @@ class Store:
         with self._read() as db:
             found = self._summaries(db, "WHERE id = ?", (session_id,))
             if not found:
-                raise _no_session(session_id)
+                raise no_session(session_id)
             rows = db.execute(
                 "SELECT seq, t, type, data, wall FROM events WHERE session_id = ? ORDER BY seq",
                 (session_id,),
@@ -364,7 +370,7 @@ class Store:
     def _client_of(self, db: sqlite3.Connection, session_id: int) -> str:
         row = db.execute("SELECT client FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None:
-            raise _no_session(session_id)
+            raise no_session(session_id)
         return str(row[0])
 
     def _now(self) -> str:
@@ -522,7 +528,8 @@ def _tighten(path: Path) -> None:
                 file.chmod(status.st_mode & 0o600)
 
 
-def _no_session(session_id: int) -> UserError:
+def no_session(session_id: int) -> UserError:
+    """The error for a session id the database does not hold."""
     return UserError(f"no session {session_id}; see companion history")
 
 
@@ -535,8 +542,10 @@ _REQUIRED = {
 }
 
 
-def _check(type: str, data: dict[str, Any]) -> None:
-    missing = [key for key in _REQUIRED[type] if key not in data]
+def check_record(type: str, data: dict[str, Any]) -> None:
+    """ValueError when a record of a type the store derives ratings, profile or the end from lacks a field
+    it needs or has a rating out of range; records of other types are stored as they are."""
+    missing = [key for key in _REQUIRED.get(type, ()) if key not in data]
     if missing:
         raise ValueError(f"a {type!r} record needs {', '.join(missing)}: {data!r}")
     if type == "rating":

@@ -1,8 +1,8 @@
 """The voice around a live session: the engine's words to the speaker, the person's words to the engine.
 
 The companion must not obey itself. Words said while it spoke (or just after: its voice reaches the
-microphone a little late) pass only when they are a safety intent (pain, stop, pause) and not an echo of
-what it said; a safety intent cuts the speech at once (barge-in) before the engine even sees it. "While
+microphone a little late) pass only when they are a safety intent (the phrase table's ``safety = true``:
+pain, stop, pause) and not an echo of what it said; a safety intent cuts the speech at once (barge-in) before the engine even sees it. "While
 it spoke" is judged by when the words were said, not when the recogniser delivered them: Whisper's
 answer to a question can arrive after the next sentence began, and its echo of the companion's last
 words after they ended.
@@ -21,16 +21,16 @@ from typing import Callable
 from companion.errors import AudioDeviceError
 from companion.session.events import Action, AdjustVoice, Earcon, Listen, Prepare, Say, StopSpeech
 from companion.session.intents import Intent
-from companion.speech.phrases import normalise
+from companion.speech.phrases import load_phrases, normalise
 from companion.speech.recognizer import Recognition, Recognizer
 
 ECHO_TAIL_S = 0.5  # the companion's voice reaches the microphone this much after the player says it ended
 SPEAKING_GAP_S = 0.2  # a shorter silence between two sentences is one stretch of speech
 ECHO_MEMORY_S = 15.0  # how long what was said counts as a possible echo
-PARTIAL_DEDUP_S = 2.5
+PARTIAL_DEDUP_S = 2.5  # a final result this soon after an early (partial) one of the same intent is the same utterance
 BACK_AFTER_S = 3.0
 # Instructions and questions a little slower than the voice's rate, confirmations a little quicker.
-PACE = {"announce": 0.92, "question": 0.92, "confirm": 1.08}  # a final result repeating an early (partial) safety detection is the same utterance
+PACE = {"announce": 0.92, "question": 0.92, "confirm": 1.08}
 
 
 # What a voice change is answered with: done, or already at the end of its range (only the speaker knows).
@@ -85,9 +85,11 @@ class ListenSink:
 
 @dataclass
 class EchoGate:
-    """Decides which recognitions reach the engine (see the module's docstring)."""
+    """Decides which recognitions reach the engine (see the module's docstring); ``safety``: the intents that
+    pass over the companion's voice and cut it (the phrase table's)."""
 
     sink: SpeakerSink
+    safety: frozenset[str]
     clock: Callable[[], float] = time.monotonic
     spoke: deque[list[float]] = field(default_factory=lambda: deque(maxlen=64))  # [from, until] the companion spoke
     last_partial: tuple[Intent, float] | None = None  # the last safety intent delivered early, and when
@@ -118,9 +120,10 @@ class EchoGate:
             return dataclasses.replace(rec.intent, refines=True)
         self.note_speaking()
         said_over_speech = self.spoke_during(rec.said_from or now, rec.said_until or now)
-        if said_over_speech and (not rec.intent.is_safety or self.is_echo(rec.text, now)):
+        safety = rec.intent.name in self.safety
+        if said_over_speech and (not safety or self.is_echo(rec.text, now)):
             return None
-        if rec.intent.is_safety and self.sink.speaker.is_speaking():
+        if safety and self.sink.speaker.is_speaking():
             self.sink.speaker.stop()  # barge-in, before the engine even hears of it
         if rec.partial:
             self.last_partial = (rec.intent, now)
@@ -227,7 +230,7 @@ class VoiceIO:
         self.speaker = Speaker(profile, self.player)
         self.sink = SpeakerSink(self.speaker)
         self.sinks = [self.sink, ListenSink(self.recognizer)]  # what the session's actions go to
-        self.gate = EchoGate(self.sink)
+        self.gate = EchoGate(self.sink, load_phrases(lang).safety)
         self.microphone = lambda: Microphone(input_device)
         announce(f"companion: {description}; speaking with the voice '{profile.name}' on {self.player.device.name}")
         self._stopping = threading.Event()

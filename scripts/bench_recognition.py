@@ -50,13 +50,14 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from companion.audio.resample import resample
 from companion.cli.listen_cmds import BLOCK_BYTES, decode_pcm
 from companion.paths import cache_dir
 from companion.session.engine import ANSWERS, QUESTION_COMMANDS, STEP_COMMANDS
 from companion.speech.phrases import PhraseTable, load_phrases
 from companion.speech.recognizer import SAMPLE_RATE, Recognition, Recognizer
 from companion.speech.vad import FRAME, frame_db
-from companion.speech.wav import read_samples, resample, to_pcm16
+from companion.speech.wav import read_samples, to_pcm16
 from companion.speech.whisper_engine import THREADS_ENV, one_blas_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -634,7 +635,7 @@ def echo_gate_admits(rec: Recognition, said: list[Said], delay: float = 0.05) ->
     now = rec.end + delay
     speaker = _ReplaySpeaker(said, now)
     recent = deque(((s.start, s.text) for s in said if s.own and s.start <= now), maxlen=20)
-    gate = EchoGate(SimpleNamespace(speaker=speaker, recent=recent), clock=lambda: now)
+    gate = EchoGate(SimpleNamespace(speaker=speaker, recent=recent), load_phrases("en").safety, clock=lambda: now)
     gate.spoke.extend([s.start, min(s.end, now)] for s in said if s.own and s.start <= now)
     return gate.admit(replace(rec, said_from=rec.start, said_until=rec.end))
 
@@ -735,7 +736,7 @@ def pause_to_silence(recognizer: Recognizer, pauses: list[np.ndarray], announcem
     recognizer.expect(frozenset(STEP_COMMANDS))  # as in a session: announcements come during the steps
     player = Player()
     speaker = Speaker(load_voice(default_voice_name()), player)
-    gate = EchoGate(SpeakerSink(speaker))
+    gate = EchoGate(SpeakerSink(speaker), load_phrases("en").safety)
     stopped: list[float] = []  # when a pause got through the gate (and cut the speech)
 
     def heard(rec: Recognition) -> None:

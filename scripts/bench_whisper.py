@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from companion.audio.resample import resample
 from companion.speech.recognizer import SAMPLE_RATE, Recognizer
 from companion.speech.vad import FRAME, frame_db
-from companion.speech.wav import read_samples, resample, to_pcm16
+from companion.speech.wav import read_samples, to_pcm16
 
 from bench_recognition import DATA, IN_VOCABULARY, OUT_OF_VOCABULARY  # noqa: E402  (the same word lists)
 

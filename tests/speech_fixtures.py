@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from companion.audio.resample import resample
 from companion.speech.recognizer import SAMPLE_RATE
-from companion.speech.wav import read_samples, resample, to_pcm16, write_wav
+from companion.speech.wav import read_samples, to_pcm16, write_wav
 
 ESPEAK = shutil.which("espeak-ng")
 REAL_RECORDINGS = Path("/work/shared/data/speech_commands")

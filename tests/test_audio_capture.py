@@ -88,7 +88,7 @@ def test_device_lost_raises_then_reopens(audio_bus) -> None:
                 mic.read(timeout=0.1)
         finally:
             audio_bus.restore_sinks()
-        mic.reopen()
+        mic.open()
         clip, rate = speech("no")
         heard = capture_while(mic, lambda: play_into_mouth(clip, rate))
         assert correlate(clip, heard) >= 0.9

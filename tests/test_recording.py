@@ -9,6 +9,8 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,6 +80,30 @@ def test_a_locked_database_keeps_the_events_in_order_and_writes_them_when_releas
     assert recorder.close() is None
     assert _texts(db) == [f"cue number {i}" for i in range(7)]
     assert warnings[1:] == ["companion: the session database works again; everything is saved"]
+
+
+def test_events_written_once_the_lock_is_released_keep_the_time_they_happened(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(companion.store, "BUSY_TIMEOUT_S", 0.2)
+    db, warnings = tmp_path / "history.sqlite3", []
+    recorder = _recorder(db, warnings)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    before = datetime.now(UTC)
+    recorder(1.0, _say(1))
+    recorder(2.0, Record("end", {"reason": "routine complete", "duration": 2.0}))
+    after = datetime.now(UTC)
+    time.sleep(1.5)  # locked well past the second the events happened in
+    other.execute("ROLLBACK")
+    other.close()
+    assert wait_until(lambda: recorder.unsaved == 0, timeout=5)
+    assert recorder.close() is None
+    with Store(db) as store:
+        (summary,) = store.sessions()
+        walls = [datetime.fromisoformat(e.wall) for e in store.session(summary.id).events]
+    assert all(before - timedelta(milliseconds=1) <= wall <= after for wall in walls)
+    ended = datetime.fromisoformat(summary.ended_at or "")
+    assert before.replace(microsecond=0) <= ended <= after
 
 
 def test_closing_while_still_locked_writes_a_private_rescue_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ import time
 
 from companion.session.events import Prepare, Say, StopSpeech
 from companion.session.intents import Intent
+from companion.speech.phrases import available_languages, load_phrases
 from companion.speech.recognizer import Recognition
 from companion.voice import ECHO_TAIL_S, DeviceState, EchoGate, SpeakerSink, heard_line
 
@@ -35,11 +36,11 @@ def heard(text: str, name: str, partial: bool = False) -> Recognition:
     return Recognition(text, Intent(name, text=text), 0.9, 0.0, 0.5, partial)
 
 
-def gate_with(speaking: bool, text: str | None = None):
+def gate_with(speaking: bool, text: str | None = None, safety: frozenset[str] | None = None):
     speaker, clock = FakeSpeaker(), Clock()
     speaker.speaking, speaker.text = speaking, text
     sink = SpeakerSink(speaker, clock)
-    return EchoGate(sink, clock), speaker, clock
+    return EchoGate(sink, load_phrases("en").safety if safety is None else safety, clock), speaker, clock
 
 
 def test_while_speaking_only_safety_words_pass_and_they_cut_the_speech():
@@ -49,6 +50,16 @@ def test_while_speaking_only_safety_words_pass_and_they_cut_the_speech():
     assert speaker.calls == []
     assert gate.admit(heard("pain", "pain"))
     assert speaker.calls == [("stop",)]
+
+
+def test_what_passes_over_the_voice_is_what_the_phrase_table_marks_safety():
+    for lang in available_languages():
+        safety = load_phrases(lang).safety
+        for name in ("pain", "stop", "pause", "yes", "more_time"):
+            gate, speaker, _ = gate_with(True, "Left foot, arch.", safety)
+            assert bool(gate.admit(heard(name, name))) == (name in safety) == (speaker.calls == [("stop",)])
+    gate, speaker, _ = gate_with(True, "Left foot, arch.", frozenset({"stop"}))  # a table without pain as safety
+    assert not gate.admit(heard("pain", "pain")) and speaker.calls == []
 
 
 def test_its_own_words_are_an_echo_even_for_safety_words():

@@ -2,7 +2,7 @@
 
 The stream's callback only copies each block onto a queue; conversion (when the device would not open
 at 16 kHz) happens in `read()`, on the caller's thread. A lost device surfaces as AudioDeviceError from
-`read()`, after the audio captured before the loss, so the caller can pause and `reopen()` later.
+`read()`, after the audio captured before the loss, so the caller can pause and `open()` it again later.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 
 from companion.audio import devices
 from companion.audio.resample import StreamResampler
+from companion.speech.wav import to_pcm16
 
 _LOST = object()  # queued by the stream's end when we did not end it ourselves
 
@@ -36,7 +37,6 @@ class Microphone:
         self._resampler: StreamResampler | None = None
         self.device: devices.Device | None = None
         self.device_rate: int | None = None  # the rate the device actually runs at
-        self.dropped_blocks = 0  # blocks lost because nobody read for max_buffered_s
 
     def open(self) -> None:
         """Open the device at `rate`, or at its own rate (then converted). AudioDeviceError if not."""
@@ -72,9 +72,6 @@ class Microphone:
         stream, self._stream = self._stream, None
         devices.close_quietly(stream)
 
-    def reopen(self) -> None:
-        self.open()
-
     def __enter__(self) -> Microphone:
         self.open()
         return self
@@ -104,14 +101,13 @@ class Microphone:
         if self._resampler is None:
             return block
         samples = np.frombuffer(block, dtype="<i2").astype(np.float32) / 32768.0
-        out = self._resampler.process(samples)
-        return (np.clip(out, -1.0, 32767 / 32768) * 32768.0).astype("<i2").tobytes()
+        return to_pcm16(self._resampler.process(samples))
 
     def _callback(self, indata: object, frames: int, time: object, status: object) -> None:
         try:
             self._blocks.put_nowait(bytes(indata))
-        except queue.Full:
-            self.dropped_blocks += 1
+        except queue.Full:  # nobody read for max_buffered_s: what is heard now is lost, not what came before
+            pass
 
     def _finished(self, generation: int) -> None:
         if generation != self._generation:

@@ -1,6 +1,8 @@
-"""Sample-rate conversion for devices that will not open at the rate we need.
+"""Sample-rate conversion: whole clips (speech to a speaker, WAV files to a recogniser) and streams (a
+microphone that will not open at 16 kHz).
 
-Linear interpolation, preceded by a short windowed-sinc low-pass when the rate goes down (so that
+A whole clip is resampled band-limited, through its spectrum. A stream is converted block by block by
+linear interpolation, preceded by a short windowed-sinc low-pass when the rate goes down (so that
 44.1/48 kHz microphone audio does not alias into the 16 kHz band speech recognisers listen to).
 """
 
@@ -12,14 +14,14 @@ _TAPS = 31
 
 
 def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
-    """A whole mono float32 clip at `dst_rate`."""
-    samples = np.asarray(samples, dtype=np.float32)
-    if src_rate == dst_rate or samples.size == 0:
+    """A whole mono float clip at `dst_rate`, band-limited (FFT), so downsampling does not alias; float32
+    stays float32."""
+    if src_rate == dst_rate or len(samples) == 0:
         return samples
-    out = StreamResampler(src_rate, dst_rate).process(samples, final=True)
-    size = int(round(samples.size * dst_rate / src_rate))
-    # interpolation stops at the last input sample; hold it for the clip's final fraction of a sample
-    return np.pad(out, (0, size - out.size), mode="edge") if out.size < size else out[:size]
+    n_out = max(1, round(len(samples) * dst_rate / src_rate))
+    spectrum = np.fft.rfft(samples)
+    keep = min(len(spectrum), n_out // 2 + 1)
+    return (np.fft.irfft(spectrum[:keep], n_out) * (n_out / len(samples))).astype(samples.dtype, copy=False)
 
 
 class StreamResampler:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from companion.config import LANGS
 from companion.errors import AudioDeviceError, UserError
 from companion.speech.engines import ENGINES, open_recognizer
 from companion.speech.recognizer import Recognition, Recognizer
@@ -24,7 +25,7 @@ BLOCK_BYTES = 640  # 20 ms at 16 kHz, as the microphone delivers it
 @click.argument("more_wavs", nargs=-1, type=click.Path(path_type=Path), metavar="[FILE]...")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
               help="auto: the most accurate engine installed for the language (see README).")
-@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--input-device", default=None, metavar="DEV", help="Microphone index or name (see: companion devices).")
 def listen_command(

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import queue
 import sys
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from companion import paths
+from companion.config import ENGINES
 from companion.errors import UserError
 from companion.plan.loader import load_routine, load_routine_file, routine_names
 from companion.plan.scale import scale_steps
 from companion.session import wording
 
+if TYPE_CHECKING:
+    from companion.runner import Sink
+    from companion.session.engine import Engine
 
-def configured(**given):
+Command = TypeVar("Command", bound=Callable[..., Any])  # what an option decorator is given and gives back
+
+
+def configured(**given: Any) -> list[Any]:
     """Each option the person did not give on the command line falls back to the config file
     (companion config), then to the built-in default. Returns the values in the order given."""
     from click.core import ParameterSource
@@ -32,27 +43,27 @@ def configured(**given):
     return values
 
 
-def routine_option(f):
+def routine_option(f: Command) -> Command:
     return click.option("--routine", "routine", default="foot-circulation", show_default=True,
                         help="Routine name (see: companion routines list) or a .toml file.")(f)
 
 
-def minutes_option(f):
+def minutes_option(f: Command) -> Command:
     return click.option("--minutes", type=int, default=None,
                         help="Session length for both feet in minutes; default: the routine's own "
                              "(foot-circulation: 20, it can run 15 to 30).")(f)
 
 
-def client_option(f):
+def client_option(f: Command) -> Command:
     return click.option("--client", default="me", show_default=True, help="Whose session this is.")(f)
 
 
-def db_option(f):
+def db_option(f: Command) -> Command:
     return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
                         help="Session database (default: $COMPANION_DB or the user data directory).")(f)
 
 
-def cleared_option(f):
+def cleared_option(f: Command) -> Command:
     return click.option("--cleared-by-physician", is_flag=True,
                         help="A physician has cleared massage despite a contraindication: start, with light pressure.")(f)
 
@@ -72,20 +83,17 @@ def simulate(script: Path, routine: str, minutes: int | None, client: str, clear
     from companion.runner import JsonSink, PlainSink, Session, StoreSink, build_engine, simulate as run
     from companion.script import load_script
     from companion.speech.phrases import load_phrases
+    from companion.store import Store
 
     routine, minutes, client = configured(routine=routine, minutes=minutes, client=client)
     parsed = load_script(script)
-    profile, store = None, None
-    if db is not None:
-        from companion.store import Store
-
-        store = Store(db)
-        profile = store.profile(client)
-    engine = build_engine(routine, minutes, profile, cleared_by_physician)
-    sinks = [JsonSink(sys.stdout) if as_json else PlainSink(sys.stdout)]
-    if store is not None:
-        sinks.append(StoreSink(store, store.begin_session(client, engine.routine.name, engine.options.minutes)))
-    run(Session(engine, sinks), parsed, load_phrases("en"))
+    with Store(db) if db is not None else nullcontext() as store:
+        profile = store.profile(client) if store is not None else None
+        engine = build_engine(routine, minutes, profile, cleared_by_physician)
+        sinks = [JsonSink(sys.stdout) if as_json else PlainSink(sys.stdout)]
+        if store is not None:
+            sinks.append(StoreSink(store, store.begin_session(client, engine.routine.name, engine.options.minutes)))
+        run(Session(engine, sinks), parsed, load_phrases("en"))
 
 
 @click.command()
@@ -94,7 +102,7 @@ def simulate(script: Path, routine: str, minutes: int | None, client: str, clear
 @client_option
 @db_option
 @cleared_option
-@click.option("--engine", type=click.Choice(["auto", "whisper", "vosk", "pocketsphinx", "text"]), default="auto",
+@click.option("--engine", type=click.Choice(ENGINES), default="auto",
               show_default=True, help="Listening engine; text = type commands (same as --text).")
 @click.option("--lang", default="en", show_default=True, help="Language of the spoken commands (en, ko).")
 @click.option("--voice", default=None, help="Voice profile (see: companion voices list).")
@@ -123,14 +131,14 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
     def warn(line: str) -> None:
         click.echo(line, err=True)
 
-    def outputs(session_engine):
+    def outputs(session_engine: Engine) -> list[Sink]:
         from companion.screen import Screen
 
         if plain or text or engine == "text" or not Screen.supported():  # typed lines would scroll a screen
             return [PlainSink(sys.stdout)]
         return [Screen(session_engine)]
 
-    def keyboard(inbox, only_input: bool = False):
+    def keyboard(inbox: queue.SimpleQueue, only_input: bool = False) -> Callable[[], None]:
         live.read_lines(sys.stdin, inbox, only_input)
         return lambda: None
 
@@ -142,7 +150,8 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
     voice_io = VoiceIO(engine=engine, lang=lang, voice=voice, input_device=input_device, output_device=output_device,
                        announce=warn, show_heard=warn if show_heard else None)
 
-    def voice_and_keyboard(inbox):  # typed commands work in a voice session too
+    def voice_and_keyboard(inbox: queue.SimpleQueue) -> Callable[[], None]:
+        """Typed commands work in a voice session too."""
         keyboard(inbox)
         return voice_io.start(inbox)
 

@@ -17,7 +17,7 @@ from companion.errors import UserError
 from companion.exchange import write_private
 from companion.paths import default_db
 from companion.report import FORMATS, duration_text, local_time as _local, rating_text, render
-from companion.store import Rating, SessionSummary, Store
+from companion.store import Rating, SessionSummary, Store, no_session
 
 _DB_OPTION = click.option(
     "--db",
@@ -87,7 +87,7 @@ def report(session_id: int, fmt: str, output: Path | None, db_path: Path | None)
     """One session: what was done, what changed and why, safety answers, ratings before and after."""
     path = db_path or default_db()
     if not path.exists():
-        raise UserError(f"no session {session_id}; see companion history")
+        raise no_session(session_id)
     with Store(path) as store:
         detail = store.session(session_id)
     text = render(detail, fmt)

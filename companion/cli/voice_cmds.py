@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ import numpy as np
 from companion.errors import UserError
 from companion.speech.speaker import Speaker
 from companion.speech.synth import Audio
+from companion.speech.wav import to_pcm16, write_wav
 from companion.speech.voices import (
     VoiceProfile, availability, default_voice_name, list_voices, load_voice, voice_problems,
 )
@@ -127,13 +127,8 @@ class _Collector:
 
     def write(self, path: Path) -> None:
         audio = self.audio()
-        pcm = (np.clip(audio.samples, -1.0, 32767 / 32768) * 32768).astype("<i2")
         try:
-            with open(path, "wb") as file, wave.open(file, "wb") as out:
-                out.setnchannels(1)
-                out.setsampwidth(2)
-                out.setframerate(audio.rate)
-                out.writeframes(pcm.tobytes())
+            write_wav(path, to_pcm16(audio.samples), audio.rate)
         except OSError as exc:
             raise UserError(f"cannot write {path} ({exc.strerror or exc}); check the folder exists") from None
 

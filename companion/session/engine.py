@@ -73,7 +73,7 @@ class Question:
 
 @dataclass(frozen=True)
 class SessionOptions:
-    minutes: float = 20
+    minutes: float = 20  # the session's length as chosen (stored with it), for the steps scaled to it
     cleared_by_physician: bool = False
     help_words: tuple[str, ...] = ()
     profile: Profile = field(default_factory=Profile)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SAFETY_INTENTS = frozenset({"pain", "stop", "pause"})
-
 
 @dataclass(frozen=True)
 class Intent:
@@ -17,11 +15,6 @@ class Intent:
     value: int | str | None = None
     foot: str | None = None
     area: str | None = None
-    confidence: float = 1.0
     # Pain heard in full after its first words were delivered early ("pain in my left | heel"): the spot
     # it names belongs to that report, it is no new one.
     refines: bool = False
-
-    @property
-    def is_safety(self) -> bool:
-        return self.name in SAFETY_INTENTS

@@ -303,8 +303,6 @@ class PocketsphinxRecognizer:
             confidence = self._confidence()
             if confidence >= self.min_confidence:
                 intent = table.match(text)
-        if intent is not None:
-            intent = replace(intent, confidence=confidence)
         return Recognition(text, intent, confidence, round(start, 3), round(stop, 3))
 
     @staticmethod

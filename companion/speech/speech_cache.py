@@ -105,10 +105,6 @@ class CachedSynthesizer:
         self.hits = 0
         self.misses = 0
 
-    def cached(self, text: str, rate: float, volume: float) -> Audio | None:
-        """The audio for these settings if it is already cached (never synthesises)."""
-        return self.cache.get(cache_key(self.engine, self.voice, rate, volume, text))
-
     def synthesize(self, text: str, rate: float, volume: float) -> Audio:
         key = cache_key(self.engine, self.voice, rate, volume, text)
         audio = self.cache.get(key)

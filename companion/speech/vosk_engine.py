@@ -7,15 +7,18 @@ to the network, so they are never used here.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from companion.errors import ModelError
 from companion.paths import models_dir
 from companion.speech.phrases import PhraseTable, load_phrases
 from companion.speech.recognizer import SAMPLE_RATE, Recognition
 from companion.speech.vad import VoiceGate
+
+if TYPE_CHECKING:
+    import vosk
 
 UNKNOWN = "[unk]"
 INSTALL_HINT = {
@@ -55,7 +58,7 @@ def find_vosk_model(lang: str) -> Path | None:
 
 
 @cache
-def load_model(path: Path):  # -> vosk.Model
+def load_model(path: Path) -> vosk.Model:
     """Load (once per process) the vosk model at ``path``; ModelError with the fix when it cannot."""
     import vosk
 
@@ -194,8 +197,6 @@ class VoskRecognizer:
         spans = result.get("result", [])
         start = self._born + spans[0]["start"] - self._zero if spans else self._now()
         end = self._born + spans[-1]["end"] - self._zero if spans else self._now()
-        if intent is not None:
-            intent = replace(intent, confidence=round(conf, 3))
         return [Recognition(text, intent, round(conf, 3), round(start, 3), round(end, 3))]
 
 

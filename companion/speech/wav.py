@@ -1,7 +1,7 @@
 """WAV files in and out: any PCM or float WAV becomes 16 kHz mono int16, the recognisers' input.
 
 The RIFF reader is our own (not ``wave``) so float and WAVE_FORMAT_EXTENSIBLE files, which ``wave``
-rejects, are read too. Resampling is band-limited (FFT), so downsampling does not alias.
+rejects, are read too.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from companion.audio.resample import resample
 from companion.errors import UserError
 from companion.speech.recognizer import SAMPLE_RATE
 
@@ -78,16 +79,6 @@ _DECODERS = {
     (_FLOAT, 32): lambda raw: np.frombuffer(raw, "<f4").astype(np.float64),
     (_FLOAT, 64): lambda raw: np.frombuffer(raw, "<f8").copy(),
 }
-
-
-def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
-    """Band-limited resampling of mono float samples from ``rate`` to ``target``."""
-    if rate == target or len(samples) == 0:
-        return samples
-    n_out = max(1, round(len(samples) * target / rate))
-    spectrum = np.fft.rfft(samples)
-    keep = min(len(spectrum), n_out // 2 + 1)
-    return np.fft.irfft(spectrum[:keep], n_out) * (n_out / len(samples))
 
 
 def to_pcm16(samples: np.ndarray) -> bytes:

@@ -462,7 +462,7 @@ class WhisperRecognizer:
         if self._needs_full(reading):
             self._early.full, self._early.read_full = self._judge(segment, self.transcribe(segment.audio)), True
         intent = reading.intent if reading is not None else None
-        if intent is None or not intent.is_safety or intent.name in delivered or reading.confidence < EARLY_CONFIDENCE:
+        if intent is None or intent.name not in self.table.safety or intent.name in delivered or reading.confidence < EARLY_CONFIDENCE:
             return None
         words = reading.text.split()
         if not SAFETY_IN_SENTENCES.intersection(words) and nearest_phrase(self._focus, words) not in SAFETY_IN_SENTENCES:
@@ -509,7 +509,7 @@ class WhisperRecognizer:
         if not words or " ".join(words) in HALLUCINATIONS:
             return None
         said = command_intent(self._focus, words)
-        if heard.avg_logprob < limits.min_avg_logprob and not (said is not None and said.is_safety):
+        if heard.avg_logprob < limits.min_avg_logprob and not (said is not None and said.name in self.table.safety):
             return None
         text = " ".join(words)
         intent = said or sounds_like(self._focus, words)
@@ -519,13 +519,11 @@ class WhisperRecognizer:
             floor = limits.quick_answer_confidence if answer else limits.quick_command_confidence
         else:
             floor = limits.min_answer_confidence if answer else limits.min_command_confidence
-        if intent is not None and not intent.is_safety and confidence < floor:
+        if intent is not None and intent.name not in self.table.safety and confidence < floor:
             intent = None
         if intent is None and (rescored := self.rescore_phrase(heard, words)) is not None:
             phrase, fit = rescored
             intent, confidence = self._focus.match(phrase), fit * (1.0 - heard.no_speech_prob)
-        if intent is not None:
-            intent = dataclasses.replace(intent, confidence=confidence)
         return Recognition(text=text, intent=intent, confidence=confidence,
                            start=round(segment.start - self._origin, 3), end=round(segment.end - self._origin, 3))
 
@@ -552,7 +550,7 @@ def command_intent(table: PhraseTable, words: list[str]) -> Intent | None:
     extra = len(content) - phrase - slots
     if extra <= MAX_EXTRA_WORDS:
         return intent
-    return intent if intent.is_safety and SAFETY_IN_SENTENCES.intersection(content) else None
+    return intent if intent.name in table.safety and SAFETY_IN_SENTENCES.intersection(content) else None
 
 
 def sounds_like(table: PhraseTable, words: list[str], max_distance: float | None = None) -> Intent | None:
