@@ -109,14 +109,46 @@ class ImportResult:
 
 
 def read_export(path: Path) -> list[dict[str, Any]]:
-    """The sessions of an export file, checked; UserError ``FILE: problem`` otherwise."""
+    """The sessions of an export file, or of a rescue file, checked; UserError ``FILE: problem`` otherwise."""
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read it ({exc.__class__.__name__})") from None
-    return parse_export(text, str(path))
+    return parse_rescue(text, str(path)) or parse_export(text, str(path))
+
+
+def parse_rescue(text: str, origin: str) -> list[dict[str, Any]] | None:
+    """A rescue file (the events a session could not write to its database: a header line, then one JSON
+    line per event, see companion.recording) as one session to import, or None when ``text`` is not one.
+    A session that had begun in the database carries ``into``: its id there, to add the events to."""
+    first, _, rest = text.partition("\n")
+    try:
+        header = json.loads(first)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(header, dict) or "rescue" not in header:
+        return None
+    events = []
+    for n, line in enumerate(rest.splitlines(), start=2):
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise UserError(f"{origin}:{n}: this line of the rescue file is cut or damaged; remove it and "
+                            "import again") from None
+    end = next((e for e in events if isinstance(e, dict) and e.get("type") == "end"), None)
+    end_data = end.get("data", {}) if end else {}
+    session = {"client": header.get("client"), "routine": header.get("routine"), "minutes": header.get("minutes"),
+               "started_at": events[0].get("wall") if events and isinstance(events[0], dict) else None,
+               "ended_at": end.get("wall") if end else None, "status": "ended" if end else "interrupted",
+               "end_reason": end_data.get("reason"), "duration": end_data.get("duration"), "events": events}
+    problem = _session_problem(session)
+    if problem:
+        raise UserError(f"{origin}: not a complete rescue file: {problem}")
+    if isinstance(header.get("session_id"), int):
+        session["into"] = header["session_id"]
+    return [session]
 
 
 def parse_export(text: str, origin: str) -> list[dict[str, Any]]:
@@ -211,6 +243,9 @@ def import_sessions(db_path: Path, sessions: list[dict[str, Any]]) -> ImportResu
     with Store(db_path, clock=lambda: now[0]) as store:
         existing = store.sessions()
         for session in sessions:
+            if _add_rescued(store, existing, session):
+                imported.append(session["into"])
+                continue
             started = _moment(session["started_at"])
             assert started is not None  # checked by parse_export
             started_at = started.astimezone(UTC).isoformat(timespec="seconds")
@@ -226,6 +261,20 @@ def import_sessions(db_path: Path, sessions: list[dict[str, Any]]) -> ImportResu
             _finish(store, new_id, session, ended_at, now)
             imported.append(new_id)
     return ImportResult(imported, skipped)
+
+
+def _add_rescued(store: Store, existing: list[SessionSummary], session: dict[str, Any]) -> bool:
+    """Add a rescue file's events to the session they belong to, when the database holds it (same id and
+    client), each at the time it happened; events it already has are not added twice."""
+    into = next((s for s in existing if s.id == session.get("into") and s.client == session["client"]), None)
+    if into is None:
+        return False
+    have = {(e.t, e.type, json.dumps(e.data, sort_keys=True)) for e in store.session(into.id).events}
+    for event in session["events"]:
+        data = event.get("data", {})
+        if (float(event["t"]), event["type"], json.dumps(data, sort_keys=True)) not in have:
+            store.record(into.id, float(event["t"]), event["type"], data, wall=_moment(event.get("wall")))
+    return True
 
 
 def _already_there(store: Store, existing: list[SessionSummary], session: dict[str, Any], started_at: str) -> bool:

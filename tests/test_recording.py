@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import companion.store
+from companion.cli import main
 from companion.recording import Recorder
 from companion.session.events import Earcon, Record, Say
 from companion.store import ForeignFileError, Store
@@ -34,7 +36,8 @@ def _texts(db: Path) -> list[str]:
 
 def _recorder(db: Path, warnings: list[str], retry_every: float = 0.05) -> Recorder:
     return Recorder(lambda: Store(db), lambda store: store.begin_session("Maria", "foot-circulation", 20),
-                    warnings.append, rescue_next_to=db, about={"client": "Maria"}, retry_every=retry_every)
+                    warnings.append, rescue_next_to=db, retry_every=retry_every,
+                    about={"client": "Maria", "routine": "foot-circulation", "minutes": 20})  # as a live session
 
 
 def test_a_working_database_gets_every_event_at_once_and_no_warning(tmp_path: Path) -> None:
@@ -126,6 +129,36 @@ def test_closing_while_still_locked_writes_a_private_rescue_file(tmp_path: Path,
     assert events[0]["data"] == {"text": "cue number 1", "kind": "cue"}
     assert str(rescue) in warnings[-1]
     assert _texts(db) == ["cue number 0"]  # nothing written twice, nothing out of order
+    # the rescue file goes back in with `companion import`, into its session, at the times the events happened
+    for _ in range(2):  # importing it twice adds nothing twice
+        done = CliRunner().invoke(main, ["import", str(rescue), "--db", str(db)])
+        assert done.exit_code == 0, done.output
+    assert _texts(db) == ["cue number 0", "cue number 1", "end"]
+    with Store(db) as store:
+        (summary,) = store.sessions()
+        assert summary.status == "ended" and summary.end_reason == "routine complete"
+        walls = [e.wall for e in store.session(summary.id).events]
+    assert walls[1:] == [e["wall"] for e in events]
+
+
+def test_a_rescue_file_of_a_session_the_database_never_held_is_imported_as_a_new_session(tmp_path: Path) -> None:
+    rescue = tmp_path / "history.sqlite3.unsaved-20261207T101500-42.jsonl"
+    lines = [{"rescue": "companion session events not saved to the database", "database": "gone.sqlite3",
+              "session_id": None, "client": "Maria", "routine": "foot-circulation", "minutes": 20},
+             {"t": 0.0, "type": "say", "data": {"text": "Welcome.", "kind": "announce"}, "wall": "2026-12-07T10:15:00.000+00:00"},
+             {"t": 5.0, "type": "rating", "data": {"measure": "warmth", "value": 2, "when": "before"},
+              "wall": "2026-12-07T10:15:05.000+00:00"}]
+    rescue.write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
+    db = tmp_path / "new.sqlite3"
+    done = CliRunner().invoke(main, ["import", str(rescue), "--db", str(db)])
+    assert done.exit_code == 0 and "Imported 1 session" in done.output, done.output
+    with Store(db) as store:
+        (summary,) = store.sessions()
+    assert (summary.client, summary.status, summary.started_at) == ("Maria", "interrupted", "2026-12-07T10:15:00+00:00")
+    assert [(r.measure, r.before) for r in summary.ratings] == [("warmth", 2)]
+    rescue.write_text(rescue.read_text("utf-8")[:-20], "utf-8")  # cut short (a full disk)
+    cut = CliRunner().invoke(main, ["import", str(rescue), "--db", str(db)])
+    assert cut.exit_code != 0 and f"{rescue}:3: this line of the rescue file is cut" in str(cut.exception)
 
 
 def _read_only_then_writable(folder: Path) -> str:

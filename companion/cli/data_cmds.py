@@ -47,7 +47,8 @@ def export_command(fmt: str, output: Path | None, client: str | None, db_path: P
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @_DB_OPTION
 def import_command(file: Path, db_path: Path | None) -> None:
-    """Import sessions from FILE (made by companion export --format json); they get new ids."""
+    """Import sessions from FILE (made by companion export --format json; they get new ids), or the events
+    a session saved in a rescue file (DB.unsaved-….jsonl) when its database could not be written."""
     sessions = read_export(file)
     result = import_sessions(db_path or default_db(), sessions)
     count = len(result.imported)
