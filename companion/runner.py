@@ -35,14 +35,14 @@ class Sink(Protocol):
 
 def build_engine(routine: str, minutes: float | None = None, profile: Profile | None = None,
                  cleared_by_physician: bool = False, lang: str = "en", resume_at: str | None = None,
-                 speed: float = 1.0) -> Engine:
+                 speed: float = 1.0, recorded: bool = True) -> Engine:
     """The engine for a session of ``minutes`` (None: the routine's own); ``speed`` is how much faster than
     real time its clock runs (questions still wait for the person as long in real time)."""
     loaded = load_routine(routine)
     minutes = loaded.minutes if minutes is None else minutes
     options = SessionOptions(minutes=minutes, cleared_by_physician=cleared_by_physician,
                              help_words=load_phrases(lang).help_words, profile=profile or Profile(),
-                             resume_at=resume_at, remind_after=REMIND_AFTER_S * speed)
+                             resume_at=resume_at, remind_after=REMIND_AFTER_S * speed, recorded=recorded)
     return Engine(loaded, scale_steps(loaded, minutes), options)
 
 

@@ -64,6 +64,13 @@ def test_simulate_json_schema(tmp_path):
     assert all(isinstance(e["t"], float) for e in events)
 
 
+def test_a_simulated_session_says_it_is_saved_only_when_it_is(tmp_path):
+    unsaved = [e["text"] for e in simulate_json(tmp_path) if e["type"] == "say"][-1]
+    assert unsaved.endswith("Thank you.") and "saved" not in unsaved
+    saved = [e["text"] for e in simulate_json(tmp_path, "--db", str(tmp_path / "h.sqlite3")) if e["type"] == "say"][-1]
+    assert saved.endswith("Thank you. The session is saved.")
+
+
 def test_a_typed_session_runs_to_the_end_and_is_stored(tmp_path):
     db = tmp_path / "typed.sqlite3"
     answers = "no\nno\nno\nno\n3\n3\n3\n3\nstop\nyes\n4\n5\n4\n4\n"

@@ -89,7 +89,7 @@ def simulate(script: Path, routine: str, minutes: int | None, client: str, clear
     parsed = load_script(script)
     with Store(db) if db is not None else nullcontext() as store:
         profile = store.profile(client) if store is not None else None
-        engine = build_engine(routine, minutes, profile, cleared_by_physician)
+        engine = build_engine(routine, minutes, profile, cleared_by_physician, recorded=store is not None)
         sinks = [JsonSink(sys.stdout) if as_json else PlainSink(sys.stdout)]
         if store is not None:
             sinks.append(StoreSink(store, store.begin_session(client, engine.routine.name, engine.options.minutes)))

@@ -79,6 +79,7 @@ class SessionOptions:
     profile: Profile = field(default_factory=Profile)
     resume_at: str | None = None  # id of the step an interrupted session stopped in: offer to go on from there
     remind_after: float = REMIND_AFTER_S  # session seconds (a sped-up session waits as long in real time)
+    recorded: bool = True  # kept in a database: the closing says it is saved
 
 
 class Engine:
@@ -824,7 +825,8 @@ class Engine:
                 toward = measure.high if after > before else measure.low
                 lines.append(f"{label} went from {wording.number_words(before)} to {wording.number_words(after)}, "
                              f"toward {toward}.")
-        return [self._say(" ".join(lines + self._since_last_time() + ["Thank you. The session is saved."]), "announce")] + \
+        thanks = "Thank you. The session is saved." if self.options.recorded else "Thank you."
+        return [self._say(" ".join(lines + self._since_last_time() + [thanks]), "announce")] + \
             self._end(self.end_reason or "routine complete")
 
     def _since_last_time(self) -> list[str]:
