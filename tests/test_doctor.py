@@ -107,7 +107,32 @@ def test_vosk_models_are_listed_with_their_languages(monkeypatch, tmp_path):
 
 def test_database_directory_writable(data_dir):
     check = doctor.check_database_dir()
-    assert check.ok and check.detail == str(data_dir / "history.sqlite3")
+    assert check.ok and check.detail == f"{data_dir / 'history.sqlite3'} (made at the first session)"
+
+
+def test_a_damaged_or_foreign_database_fails(monkeypatch, tmp_path):
+    """doctor said "✓ database directory writable" for a database every other command refused."""
+    from companion.store import Store
+
+    good = tmp_path / "good.sqlite3"
+    with Store(good) as store:
+        store.begin_session("me", "foot-circulation", 20)
+    monkeypatch.setenv("COMPANION_DB", str(good))
+    assert doctor.check_database_dir().detail == f"{good}, 1 session"
+    for name, content in (("damaged.sqlite3", b"SQLite format 3\x00" + b"\xff" * 200), ("notes.sqlite3", b"buy arnica\n")):
+        bad = tmp_path / name
+        bad.write_bytes(content)
+        monkeypatch.setenv("COMPANION_DB", str(bad))
+        check = doctor.check_database_dir()
+        assert not check.ok and check.essential and check.fix, name
+
+
+def test_the_configured_voice_is_the_one_checked(monkeypatch, tmp_path):
+    monkeypatch.setenv("COMPANION_CONFIG_DIR", str(tmp_path / "config"))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text('voice = "clear"\n')
+    check = doctor.check_default_voice()
+    assert check.ok and check.label == "the voice 'clear' (from your config)"
 
 
 def test_database_directory_not_writable(monkeypatch, tmp_path):

@@ -84,12 +84,19 @@ def check_speech_synthesis() -> Check:
 
 
 def check_default_voice() -> Check:
-    """The voice a session speaks with unless told otherwise (calm-piper when Piper is installed) can speak."""
+    """The voice a session speaks with unless told otherwise (the config's, else calm-piper when Piper is
+    installed) can speak."""
+    from companion.config import load_config
+    from companion.errors import UserError
     from companion.speech.synth import unavailable_reason
     from companion.speech.voices import default_voice_name, load_voice
 
-    profile = load_voice(default_voice_name())
-    label = f"the default voice '{profile.name}'"
+    try:
+        configured = load_config().voice
+        profile = load_voice(configured or default_voice_name())
+    except UserError as exc:
+        return Check("the default voice", False, "cannot be loaded", str(exc))
+    label = f"the voice '{profile.name}'" + (" (from your config)" if configured else "")
     reason = unavailable_reason(profile.engine, profile.voice)
     if reason is not None:
         return Check(label, False, "cannot speak", reason)
@@ -166,8 +173,12 @@ def check_device(kind: str) -> Check:
 
 
 def check_database_dir() -> Check:
+    """The database's folder can be written, and the database, if there is one, can be read as one."""
+    from companion.errors import UserError
+    from companion.store import Store
+
     db = paths.default_db()
-    label = "database directory writable"
+    label = "database"
     fix = (f"make {db.parent} writable, or set COMPANION_DB (or COMPANION_DATA_DIR) to a writable "
            "place")
     try:
@@ -176,7 +187,14 @@ def check_database_dir() -> Check:
             f.write(b"ok")
     except OSError as exc:
         return Check(label, False, f"{db.parent}: {exc.strerror or exc}", fix)
-    return Check(label, True, str(db))
+    if not db.exists():
+        return Check(label, True, f"{db} (made at the first session)")
+    try:
+        with Store(db) as store:
+            count = len(store.sessions())
+    except UserError as exc:
+        return Check(label, False, "cannot be used", str(exc))
+    return Check(label, True, f"{db}, {count} session{'s' if count != 1 else ''}")
 
 
 CHECKS: tuple[Callable[[], Check], ...] = (
