@@ -45,6 +45,13 @@ def test_voices_list_says_how_to_get_piper(monkeypatch: pytest.MonkeyPatch) -> N
     assert next(line for line in result.output.splitlines() if " calm " in line).startswith("*")
 
 
+def test_voices_list_marks_the_configured_voice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("COMPANION_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "config.toml").write_text('voice = "clear"\n')
+    marked = [line.split()[1] for line in run("voices", "list").output.splitlines() if line.startswith("*")]
+    assert marked == ["clear"]
+
+
 def test_say_to_wav_writes_the_speech(tmp_path: Path) -> None:
     out = tmp_path / "arch.wav"
     result = run("say", "Left foot, arch. Small circles.", "--voice", "brisk", "--to-wav", str(out))

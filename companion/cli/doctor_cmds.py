@@ -86,17 +86,15 @@ def check_speech_synthesis() -> Check:
 def check_default_voice() -> Check:
     """The voice a session speaks with unless told otherwise (the config's, else calm-piper when Piper is
     installed) can speak."""
-    from companion.config import load_config
     from companion.errors import UserError
     from companion.speech.synth import unavailable_reason
-    from companion.speech.voices import default_voice_name, load_voice
+    from companion.speech.voices import configured_voice_name, default_voice_name, load_voice
 
     try:
-        configured = load_config().voice
-        profile = load_voice(configured or default_voice_name())
+        profile = load_voice(configured_voice_name())
     except UserError as exc:
-        return Check("the default voice", False, "cannot be loaded", str(exc))
-    label = f"the voice '{profile.name}'" + (" (from your config)" if configured else "")
+        return Check("the voice a session uses", False, "cannot be loaded", str(exc))
+    label = f"the voice '{profile.name}'" + (" (from your config)" if profile.name != default_voice_name() else "")
     reason = unavailable_reason(profile.engine, profile.voice)
     if reason is not None:
         return Check(label, False, "cannot speak", reason)

@@ -12,7 +12,7 @@ from companion.speech.speaker import Speaker
 from companion.speech.synth import Audio
 from companion.speech.wav import to_pcm16, write_wav
 from companion.speech.voices import (
-    VoiceProfile, availability, default_voice_name, list_voices, load_voice, voice_problems,
+    VoiceProfile, availability, configured_voice_name, list_voices, load_voice, voice_problems,
 )
 
 SAMPLE = "This is the {name} voice. Left foot, arch. Fingertip friction in small circles, light pressure."
@@ -28,7 +28,7 @@ def list_command() -> None:
     """Every voice profile: its engine and voice, and whether it can speak here (or what to install)."""
     for problem in voice_problems():
         click.echo(f"companion: warning: {problem} (this voice is left out until the file is fixed)", err=True)
-    default = default_voice_name()
+    default = configured_voice_name()  # * marks the voice a session uses
     for profile in list_voices():
         reason = availability(profile)
         mark = "*" if profile.name == default else " "
@@ -49,7 +49,8 @@ def preview_command(name: str, output_device: str | None) -> None:
 
 @click.command("say")
 @click.argument("text")
-@click.option("--voice", "voice_name", default=None, help="Voice profile (default: calm-piper if installed, else calm).")
+@click.option("--voice", "voice_name", default=None,
+              help="Voice profile (default: the config's voice, else calm-piper if installed, else calm).")
 @click.option("--output-device", default=None, help="Speaker index or part of its name (see `companion devices`).")
 @click.option("--to-wav", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the speech to this WAV file instead of playing it.")
@@ -57,7 +58,7 @@ def say_command(text: str, voice_name: str | None, output_device: str | None, to
     """Speak TEXT with a voice profile, or write it to a WAV file."""
     if not text.strip():
         raise UserError("nothing to say; give the text in quotes, e.g. companion say \"Left foot, arch.\"")
-    profile = _usable(load_voice(voice_name or default_voice_name()))
+    profile = _usable(load_voice(voice_name or configured_voice_name()))
     if to_wav is None:
         _speak(profile, text, output_device)
         return

@@ -166,6 +166,13 @@ def availability(profile: VoiceProfile) -> str | None:
     return unavailable_reason(profile.engine, profile.voice)
 
 
+def configured_voice_name() -> str:
+    """The voice a session speaks with when no --voice is given: the config's, else the default."""
+    from companion.config import load_config
+
+    return load_config().voice or default_voice_name()
+
+
 def default_voice_name() -> str:
     """calm-piper when Piper and its voice are installed, else calm."""
     try:
