@@ -1,3 +1,3 @@
-from companion.cli import run
+from companion.cli import entry
 
-run()
+entry()

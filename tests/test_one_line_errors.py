@@ -65,7 +65,7 @@ def test_a_broken_config_says_how_to_repair_it(monkeypatch, capsys, private_dirs
     assert (code, out) == (2, "")
     assert err == (f"companion: {path}:1: minutes must be a whole number of minutes from 15 to 30; fix it with: "
                    "companion config set minutes VALUE (or: companion config unset minutes)\n")
-    assert companion(monkeypatch, capsys, "config", "unset", "minutes") == (0, "minutes is not set\n", "")
+    assert companion(monkeypatch, capsys, "config", "unset", "minutes") == (0, "minutes: the built-in default applies\n", "")
     path.write_text("minutes = [\n")
     code, out, err = companion(monkeypatch, capsys, "config", "show")
     assert code == 2 and err.startswith(f"companion: {path}:1: not valid TOML")

@@ -64,6 +64,13 @@ def test_simulate_json_schema(tmp_path):
     assert all(isinstance(e["t"], float) for e in events)
 
 
+def test_a_client_name_with_stray_spaces_is_the_same_client(tmp_path):
+    db = str(tmp_path / "h.sqlite3")
+    for name in ("Anna", " Anna  "):
+        simulate_json(tmp_path, "--db", db, "--client", name)
+    assert [s.client for s in Store(tmp_path / "h.sqlite3").sessions()] == ["Anna", "Anna"]
+
+
 def test_a_simulated_session_says_it_is_saved_only_when_it_is(tmp_path):
     unsaved = [e["text"] for e in simulate_json(tmp_path) if e["type"] == "say"][-1]
     assert unsaved.endswith("Thank you.") and "saved" not in unsaved

@@ -61,6 +61,7 @@ def test_say_to_wav_writes_the_speech(tmp_path: Path) -> None:
         samples = np.frombuffer(w.readframes(w.getnframes()), "<i2") / 32768
     assert 1.5 < len(samples) / 22050 < 5 and np.abs(samples).max() > 0.5
     assert "wrote" in result.output
+    assert out.stat().st_mode & 0o777 == 0o600  # like every file companion writes
 
 
 @pytest.mark.skipif(importlib.util.find_spec("piper") is None, reason="Piper is not installed")
@@ -74,7 +75,7 @@ def test_errors_are_one_line_with_what_to_do(tmp_path: Path) -> None:
     env = {**os.environ, "COMPANION_CONFIG_DIR": str(tmp_path), "COMPANION_CACHE_DIR": str(tmp_path)}
     cases = [
         (["say", "Hello", "--voice", "nope", "--to-wav", str(tmp_path / "x.wav")], "unknown voice profile 'nope'"),
-        (["say", "Hello", "--voice", "calm", "--to-wav", str(tmp_path / "no" / "x.wav")], "check the folder exists"),
+        (["say", "Hello", "--voice", "calm", "--to-wav", str(tmp_path / "no" / "x.wav")], "choose another file with --to-wav"),
         (["voices", "preview", "nope"], "unknown voice profile 'nope'; known: brisk, calm"),
         (["say", " ", "--to-wav", str(tmp_path / "x.wav")], "nothing to say"),
     ]

@@ -26,19 +26,24 @@ for _name in MODULES:
         main.add_command(_command)
 
 
-def run() -> None:
-    """Entry point: a UserError becomes one line on stderr and its exit code, never a traceback."""
+def entry() -> None:
+    """The `companion` command: ``run``, then, when audio was used, leave without PortAudio's teardown at
+    interpreter exit: it can hang on a PulseAudio stream (4 runs in 6 after a wrong --input-device) or abort
+    after a lost device. Everything is recorded and closed by then."""
     try:
-        code = _main()
+        run()
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     sys.stdout.flush()
     sys.stderr.flush()
     if "sounddevice" in sys.modules:
-        # PortAudio's teardown at interpreter exit can hang on a PulseAudio stream (4 runs in 6 after a
-        # wrong --input-device) or abort after a lost device; everything is recorded and closed by now.
         os._exit(code)
     raise SystemExit(code)
+
+
+def run() -> None:
+    """The command line: a UserError becomes one line on stderr and its exit code, never a traceback."""
+    raise SystemExit(_main())
 
 
 def _main() -> int:

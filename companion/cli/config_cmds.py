@@ -37,7 +37,7 @@ def set_command(key: str, value: str) -> None:
 def unset_command(key: str) -> None:
     """Remove KEY: the built-in default applies again."""
     unset_value(key)
-    click.echo(f"{key.replace('-', '_')} is not set")
+    click.echo(f"{key.replace('-', '_')}: the built-in default applies")
 
 
 @config.command("path")

@@ -55,7 +55,15 @@ def minutes_option(f: Command) -> Command:
 
 
 def client_option(f: Command) -> Command:
-    return click.option("--client", default="me", show_default=True, help="Whose session this is.")(f)
+    return click.option("--client", default="me", show_default=True, callback=_client_name,
+                        help="Whose session this is.")(f)
+
+
+def _client_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """"Anna " is Anna: a stray space must not start a new client's history."""
+    if not value.strip():
+        raise click.BadParameter("give a name, e.g. --client Anna")
+    return " ".join(value.split())
 
 
 def db_option(f: Command) -> Command:

@@ -10,7 +10,8 @@ import numpy as np
 from companion.errors import UserError
 from companion.speech.speaker import Speaker
 from companion.speech.synth import Audio
-from companion.speech.wav import to_pcm16, write_wav
+from companion.exchange import write_private
+from companion.speech.wav import to_pcm16, wav_bytes
 from companion.speech.voices import (
     VoiceProfile, availability, configured_voice_name, list_voices, load_voice, voice_problems,
 )
@@ -128,10 +129,7 @@ class _Collector:
 
     def write(self, path: Path) -> None:
         audio = self.audio()
-        try:
-            write_wav(path, to_pcm16(audio.samples), audio.rate)
-        except OSError as exc:
-            raise UserError(f"cannot write {path} ({exc.strerror or exc}); check the folder exists") from None
+        write_private(path, wav_bytes(to_pcm16(audio.samples), audio.rate), option="--to-wav")  # 0600, as every file
 
 
 commands = [voices, say_command]

@@ -88,8 +88,13 @@ def to_pcm16(samples: np.ndarray) -> bytes:
 
 def write_wav(path: str | Path, pcm: bytes, rate: int = SAMPLE_RATE) -> None:
     """Write int16 LE mono ``pcm`` as a WAV file."""
+    Path(path).write_bytes(wav_bytes(pcm, rate))
+
+
+def wav_bytes(pcm: bytes, rate: int = SAMPLE_RATE) -> bytes:
+    """int16 LE mono ``pcm`` as the bytes of a WAV file."""
     header = struct.pack(
         "<4sI4s4sIHHIIHH4sI",
         b"RIFF", 36 + len(pcm), b"WAVE", b"fmt ", 16, _PCM, 1, rate, rate * 2, 2, 16, b"data", len(pcm),
     )
-    Path(path).write_bytes(header + pcm)
+    return header + pcm
