@@ -82,6 +82,13 @@ def test_history_plot_command_writes_a_private_png(db: Path, tmp_path: Path) -> 
     assert "Session 1, " in result.output  # the history is still listed
 
 
+def test_history_plot_is_a_png_file_by_its_name(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "maria.jpg"
+    result = CliRunner().invoke(main, ["history", "--db", str(db), "--client", "Maria", "--plot", str(out)])
+    assert "--plot draws a PNG image; give a file name ending in .png, not maria.jpg" in str(result.exception)
+    assert not out.exists()
+
+
 def test_history_plot_needs_a_client_when_there_are_several(db: Path, tmp_path: Path) -> None:
     out = tmp_path / "all.png"
     result = CliRunner().invoke(main, ["history", "--db", str(db), "--plot", str(out)])

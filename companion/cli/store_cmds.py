@@ -34,6 +34,8 @@ _DB_OPTION = click.option(
 @_DB_OPTION
 def history(client: str | None, plot_file: Path | None, db_path: Path | None) -> None:
     """List past sessions with their ratings before → after, and each measure's trend."""
+    if plot_file is not None and plot_file.suffix.lower() != ".png":
+        raise UserError(f"--plot draws a PNG image; give a file name ending in .png, not {plot_file.name}")
     path = db_path or default_db()
     if not path.exists():
         click.echo(f"No sessions recorded yet ({path} does not exist).")
