@@ -103,7 +103,7 @@ class BaselineRecognizer:
     def __init__(self, table: PhraseTable | None = None) -> None:
         import pocketsphinx as ps
 
-        from companion.speech.pocketsphinx_engine import missing_words
+        from companion.speech.pocketsphinx_engine import missing_words, teach
 
         self.table = table or load_phrases("en")
         self.language = self.table.language
@@ -111,6 +111,7 @@ class BaselineRecognizer:
         phrases = [p for p in self.table.grammar_phrases() if not set(p.split()) & missing]
         grammar = f"#JSGF V1.0;\ngrammar baseline;\npublic <utterance> = {' | '.join(phrases)};\n"
         self._decoder = ps.Decoder(loglevel="FATAL", lm=None, jsgf=None)
+        teach(self._decoder, {w for p in phrases for w in p.split()})
         self._decoder.add_jsgf_string("baseline", grammar)
         self._decoder.activate_search("baseline")
         self.reset()

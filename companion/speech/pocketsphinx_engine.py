@@ -81,6 +81,14 @@ def _ranked_words() -> tuple[str, ...]:
     return tuple(sorted(words, key=lambda w: -lm.prob([w])))
 
 
+def teach(decoder: Any, words: set[str]) -> None:
+    """Add to a decoder's dictionary the grammar's words it only has with their apostrophe ("thats")."""
+    prons = pronunciations()
+    for word in sorted(words):
+        if decoder.lookup_word(word) is None:
+            decoder.add_word(word, prons[word][0], True)
+
+
 def decoy_words(table: PhraseTable, count: int = DECOYS) -> list[str]:
     """The ``count`` most frequent English words that neither are nor sound like a word of the grammar."""
     prons = pronunciations()
@@ -229,7 +237,7 @@ class PocketsphinxRecognizer:
             phrases = self._sayable(table)
             if phrases:
                 name = "commands" if intents is None else f"focus{len(self._searches)}"
-                self._teach({w for p in phrases for w in p.split()})
+                teach(self._decoder, {w for p in phrases for w in p.split()})
                 self._decoder.add_jsgf_string(name, build_jsgf(phrases, self._decoys, self._decoy_weight))
                 self._searches[intents] = (name, table, {_command_words(table, p) for p in phrases})
             else:  # none of it can be said: listen for every command (made first, in __init__)
@@ -237,13 +245,6 @@ class PocketsphinxRecognizer:
         name, table, commands = self._searches[intents]
         self._decoder.activate_search(name)
         return table, commands
-
-    def _teach(self, words: set[str]) -> None:
-        """Add to the decoder's dictionary the grammar's words it only has with their apostrophe ("thats")."""
-        prons = pronunciations()
-        for word in sorted(words):
-            if self._decoder.lookup_word(word) is None:
-                self._decoder.add_word(word, prons[word][0], True)
 
     def _sayable(self, table: PhraseTable) -> list[str]:
         return [p for p in table.grammar_phrases(slots=False) if not set(p.split()) & set(self.missing_words)]
