@@ -22,4 +22,5 @@ def test_a_slower_voice_falls_further_behind_and_speaks_more_of_the_time():
     slow = bench.pacing(dataclasses.replace(brisk, rate=90, sentence_pause=3.0), said, begin, end)
     assert 0.1 < fast["spoken"] < slow["spoken"]
     assert fast["worst"] < 2.0 < slow["worst"] and slow["announce_late"] > 0
+    assert fast["longest"] < slow["longest"] and fast["longest"] < 1.0 < slow["longest"]
     assert fast["cues"] == slow["cues"] == sum(say.kind == "cue" for _, say in said)
