@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Does the speech fit the steps? A quiet session (no commands) of the default routine, every sentence
-said during its steps synthesised with each voice profile's real voice at the pace the session speaks it,
+said during its steps (the announcements fitted to the voice's pace, as in a spoken session) synthesised
+with each voice profile's real voice at the pace the session speaks it,
 queued one after the other as the Speaker plays them. Prints, per session length and voice: the share of
 the steps' time spoken, how far speech falls behind the step timer (p95, worst), how many timing cues and
 step announcements start more than 2 s late, and the longest announcement as a share of its step (from the
@@ -20,20 +21,22 @@ from companion.errors import UserError
 from companion.runner import Session, build_engine, simulate
 from companion.script import parse_script
 from companion.session.events import Action, Say
+from companion.session.pacing import SpeechPace
 from companion.speech.phrases import load_phrases
 from companion.speech.speaker import RATE_STEP, _paced
 from companion.speech.synth import open_synthesizer, split_sentences
 from companion.speech.voices import VoiceProfile, load_voice
-from companion.voice import PACE
+from companion.voice import PACE, announce_pace
 
 LATE_S = 2.0
 SAFE = "> no\n> no\n> no\n> no\n> 3\n> 3\n> 3\n> 3\n"  # the safety check and the baseline
 
 
-def step_speech(minutes: float) -> tuple[list[tuple[float, Say]], float, float]:
-    """What is said from the first step to the last, with when; the steps' start and end."""
+def step_speech(minutes: float, pace: SpeechPace | None = None) -> tuple[list[tuple[float, Say]], float, float]:
+    """What is said from the first step to the last, with when; the steps' start and end. ``pace``: the
+    voice's, which the announcements are fitted to (as in a spoken session)."""
     said: list[tuple[float, Action]] = []
-    engine = build_engine("foot-circulation", minutes)
+    engine = build_engine("foot-circulation", minutes, pace=pace)
     simulate(Session(engine, [lambda t, a: said.append((t, a))]), parse_script(SAFE), load_phrases("en"))
     said = said[next(i for i, (_, a) in enumerate(said) if isinstance(a, Say) and a.text == "Let's begin."):]
     end = next(t for t, a in said if isinstance(a, Say) and a.kind == "question")
@@ -73,11 +76,11 @@ def main() -> None:
           "| announcements > 2 s late | longest announcement ÷ its step |")
     print("|---|---|---|---|---|---|---|---|---|")
     for minutes in (float(m) for m in args.minutes.split(",")):
-        said, begin, end = step_speech(minutes)
         for name in args.voices.split(","):
             base = load_voice(name)
             for slower in (0, 2):  # as chosen, and after "slower" twice
                 profile = dataclasses.replace(base, rate=base.rate / RATE_STEP**slower)
+                said, begin, end = step_speech(minutes, announce_pace(profile))
                 try:
                     r = pacing(profile, said, begin, end)
                 except UserError as exc:
