@@ -129,5 +129,21 @@ def said_in_steps(minutes: int, pace: SpeechPace | None) -> list[tuple[float, st
     return [(e["t"], e["text"]) for e in out.of("say") if e["kind"] in ("announce", "cue")]
 
 
+def test_a_cue_due_during_a_long_announcement_waits_for_its_end_without_halfway():
+    clear = load_voice("clear")
+    slowest = announce_pace(replace(clear, rate=clear.rate / 1.15**2))  # after "slower" twice: 87 words a minute
+    before, after = dict(said_in_steps(15, None)), said_in_steps(15, slowest)
+    steps = {p.step.id: p for p in build_engine("foot-circulation", 15).plan}
+    circles = next(t for t, text in after if text.startswith("Finishing strokes. Left foot."))
+    length = steps["left-overlapping-circles"].duration
+    assert before[circles + length / 2].startswith("Halfway. Each circle")  # 35 s in, the announcement still runs
+    text = next(text for t, text in after if circles < t < circles + length)
+    when = next(t for t, x in after if x == text)
+    assert text == "Each circle starts a little further down the foot and overlaps the last one."
+    announced = next(x for t, x in after if t == circles)
+    assert when - circles == pytest.approx(spoken_seconds(announced, slowest) + 2, abs=1)  # a tick a second
+    assert any(x.startswith("Ten seconds left") for t, x in after if circles < t < circles + length)
+
+
 def test_the_calm_voice_hears_the_default_session_as_before():
     assert said_in_steps(20, announce_pace(load_voice("calm"))) == said_in_steps(20, None)

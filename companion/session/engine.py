@@ -53,6 +53,7 @@ TIMED_CUES_FROM_S = 60.0
 # point-work announcements took up to 117 % of their 20-s steps (220 % after "slower" twice, speech then 34 s
 # behind); two thirds keeps the 20-minute session's announcements whole with the calm voices.
 ANNOUNCE_SHARE = 2 / 3
+CUE_GAP_S = 2.0  # a step's cue due while its announcement is still being said comes this long after it
 AREA_CHOICES = ("toes", "ball", "arch", "heel", "ankle")
 DEVICE_PAUSE = "audio device lost"
 
@@ -117,6 +118,7 @@ class Engine:
         self.end_reason: str | None = None
         self.finished = False
         self.lost: set[str] = set()  # audio devices gone
+        self.announce_ends = 0.0  # about when the step's announcement ends, into the step (0: no voice pace known)
 
     # --- public -------------------------------------------------------------------------------------
     def start(self, now: float = 0.0) -> list[Action]:
@@ -425,6 +427,7 @@ class Engine:
         planned = self.plan[index]
         step = planned.step
         text = self._announcement(before, planned)
+        self.announce_ends = spoken_seconds(text, self.options.pace) if self.options.pace else 0.0
         out: list[Action] = [
             Earcon("step"), self._say(text, "announce"),
             Record("step", {"id": step.id, "phase": step.phase, "foot": step.foot, "area": step.area,
@@ -473,6 +476,15 @@ class Engine:
             timed.append((d / 2, "half", " ".join(["Halfway."] + [t[2] for t in merged])))
             following = self._next_active(self.index)
             timed.append((d - 10, "ten", wording.next_up(following.step if following else None)))
+        # At a slow voice's pace a long announcement still runs when a cue falls due ("Vary the speed" 25 s into
+        # a 75-s step came 4 s late, "Halfway" 9 s late): the step's cues wait for its end, without "Halfway".
+        ends = self.announce_ends + CUE_GAP_S if self.announce_ends else 0.0
+        early = [t for t in timed if t[0] < ends and t[1] != "ten"]
+        if early:
+            timed = [t for t in timed if t not in early]
+            said = " ".join(t[2].removeprefix("Halfway.").strip() for t in early).strip()
+            if said and ends < d - 5:
+                timed.append((ends, early[0][1], said))
         return sorted(timed)
 
     def _advance(self, dt: float) -> list[Action]:
