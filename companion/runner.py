@@ -20,6 +20,7 @@ from companion.session.events import (
     Action, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Record, Say, Tick,
 )
 from companion.session.intents import Intent
+from companion.session.pacing import SpeechPace
 from companion.session.profile import Profile
 from companion.speech.phrases import PhraseTable, load_phrases
 
@@ -35,14 +36,16 @@ class Sink(Protocol):
 
 def build_engine(routine: str, minutes: float | None = None, profile: Profile | None = None,
                  cleared_by_physician: bool = False, lang: str = "en", resume_at: str | None = None,
-                 speed: float = 1.0, recorded: bool = True) -> Engine:
+                 speed: float = 1.0, recorded: bool = True, pace: SpeechPace | None = None) -> Engine:
     """The engine for a session of ``minutes`` (None: the routine's own); ``speed`` is how much faster than
-    real time its clock runs (questions still wait for the person as long in real time)."""
+    real time its clock runs (questions still wait for the person as long in real time); ``pace``: how fast
+    the voice says the announcements (they are kept inside their steps), None for a session that is read."""
     loaded = load_routine(routine)
     minutes = loaded.minutes if minutes is None else minutes
     options = SessionOptions(minutes=minutes, cleared_by_physician=cleared_by_physician,
                              help_words=load_phrases(lang).help_words, profile=profile or Profile(),
-                             resume_at=resume_at, remind_after=REMIND_AFTER_S * speed, recorded=recorded)
+                             resume_at=resume_at, remind_after=REMIND_AFTER_S * speed, recorded=recorded,
+                             pace=pace)
     return Engine(loaded, scale_steps(loaded, minutes), options)
 
 

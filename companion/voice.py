@@ -21,6 +21,7 @@ from typing import Callable
 from companion.errors import AudioDeviceError
 from companion.session.events import Action, AdjustVoice, Earcon, Listen, Prepare, Say, StopSpeech
 from companion.session.intents import Intent
+from companion.session.pacing import SpeechPace
 from companion.speech.phrases import load_phrases, normalise
 from companion.speech.recognizer import Recognition, Recognizer
 
@@ -81,6 +82,35 @@ class ListenSink:
     def __call__(self, t: float, action: Action) -> None:
         if isinstance(action, Listen):
             self.recognizer.expect(action.intents)
+
+
+def announce_pace(profile, speed: float = 1.0) -> SpeechPace:
+    """How fast a voice profile says the step announcements (the speaker's rate for them, its pauses), in
+    session time: a session clock running ``speed`` times faster than real time leaves the voice that much
+    less of a step."""
+    from companion.speech.speaker import _paced
+
+    return SpeechPace(_paced(profile.rate, PACE["announce"]) / speed, profile.sentence_pause * speed)
+
+
+class PaceSink:
+    """Keeps the engine's idea of the voice's pace (SessionOptions.pace, which keeps the step announcements
+    inside their steps) in step with the speaker: from the start, and after each voice change. Goes after the
+    SpeakerSink, which makes the change; only the speaker knows what it came to (its range, the next voice)."""
+
+    def __init__(self, engine, speaker, speed: float = 1.0) -> None:
+        self.engine = engine
+        self.speaker = speaker
+        self.speed = speed  # the session clock's, as given to the engine
+        self._follow()
+
+    def _follow(self) -> None:
+        pace = announce_pace(self.speaker.profile, self.speed)
+        self.engine.options = dataclasses.replace(self.engine.options, pace=pace)
+
+    def __call__(self, t: float, action: Action) -> None:
+        if isinstance(action, AdjustVoice):
+            self._follow()
 
 
 @dataclass

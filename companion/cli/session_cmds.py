@@ -153,7 +153,7 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
     if text or engine == "text":
         live.run(options, outputs, lambda inbox: keyboard(inbox, only_input=True), warn)
         return
-    from companion.voice import VoiceIO
+    from companion.voice import PaceSink, VoiceIO
 
     voice_io = VoiceIO(engine=engine, lang=lang, voice=voice, input_device=input_device, output_device=output_device,
                        announce=warn, show_heard=warn if show_heard else None)
@@ -163,7 +163,10 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
         keyboard(inbox)
         return voice_io.start(inbox)
 
-    live.run(options, lambda session_engine: [*voice_io.sinks, *outputs(session_engine)], voice_and_keyboard, warn)
+    def voice_outputs(session_engine: Engine) -> list[Sink]:  # the announcements fit the steps at the voice's pace
+        return [*voice_io.sinks, PaceSink(session_engine, voice_io.speaker, speed), *outputs(session_engine)]
+
+    live.run(options, voice_outputs, voice_and_keyboard, warn)
 
 
 @click.group()

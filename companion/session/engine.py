@@ -25,6 +25,7 @@ from companion.session.events import (
     StopSpeech, Tick,
 )
 from companion.session.intents import Intent
+from companion.session.pacing import SpeechPace, spoken_seconds
 from companion.session.profile import Profile
 
 EXTRA_SECONDS = 30.0  # "more time" / "less time"
@@ -47,6 +48,12 @@ STEP_COMMANDS = (*QUESTION_COMMANDS, "back", "more_time", "less_time", "more_pre
 # "Halfway" and "Ten seconds left. Next: …" only in steps this long: in a 30-s step the announcement (≈ 20 s
 # with the slow "clear" voice) and those two left no quiet at all, and the next announcement came 6-18 s late.
 TIMED_CUES_FROM_S = 60.0
+# A step's announcement takes at most this share of the step at the voice's pace (SessionOptions.pace): longer,
+# and it leaves out the step's instruction, then the phase's name. At 15 minutes the slow "clear" voice's
+# point-work announcements took up to 117 % of their 20-s steps (220 % after "slower" twice, speech then 34 s
+# behind); two thirds keeps the 20-minute session's announcements whole with the calm voices.
+ANNOUNCE_SHARE = 2 / 3
+CUE_GAP_S = 2.0  # a step's cue due while its announcement is still being said comes this long after it
 AREA_CHOICES = ("toes", "ball", "arch", "heel", "ankle")
 DEVICE_PAUSE = "audio device lost"
 
@@ -80,6 +87,7 @@ class SessionOptions:
     resume_at: str | None = None  # id of the step an interrupted session stopped in: offer to go on from there
     remind_after: float = REMIND_AFTER_S  # session seconds (a sped-up session waits as long in real time)
     recorded: bool = True  # kept in a database: the closing says it is saved
+    pace: SpeechPace | None = None  # how fast announcements are spoken; None (not spoken): always said in full
 
 
 class Engine:
@@ -110,6 +118,7 @@ class Engine:
         self.end_reason: str | None = None
         self.finished = False
         self.lost: set[str] = set()  # audio devices gone
+        self.announce_ends = 0.0  # about when the step's announcement ends, into the step (0: no voice pace known)
 
     # --- public -------------------------------------------------------------------------------------
     def start(self, now: float = 0.0) -> list[Action]:
@@ -417,8 +426,10 @@ class Engine:
         self.index, self.elapsed, self.fired = index, 0.0, set()
         planned = self.plan[index]
         step = planned.step
+        text = self._announcement(before, planned)
+        self.announce_ends = spoken_seconds(text, self.options.pace) if self.options.pace else 0.0
         out: list[Action] = [
-            Earcon("step"), self._say(self._announcement(before, planned), "announce"),
+            Earcon("step"), self._say(text, "announce"),
             Record("step", {"id": step.id, "phase": step.phase, "foot": step.foot, "area": step.area,
                             "technique": step.technique, "pressure": planned.pressure, "duration": planned.duration})]
         following = self._next_active(index)
@@ -427,18 +438,29 @@ class Engine:
         return out
 
     def _announcement(self, before: PlannedStep | None, planned: PlannedStep) -> str:
-        """What is said when ``planned`` starts after ``before``: the foot and phase when they change, then the step."""
+        """What is said when ``planned`` starts after ``before``: the foot and phase when they change, then the
+        step. When that would take more than ANNOUNCE_SHARE of the step at the voice's pace, the step's
+        instruction is left out, then the phase's name; where, the technique, the pressure and the duration
+        are always said ("repeat" says the instruction too)."""
         step = planned.step
-        lead = []
+        foot, phase = [], []
         new_foot = before is None or before.step.foot != step.foot
         if new_foot:
-            lead.append(f"Now {'both feet' if step.foot == 'both' else 'the ' + step.foot + ' foot'}.")
+            foot.append(f"Now {'both feet' if step.foot == 'both' else 'the ' + step.foot + ' foot'}.")
         if before is None or before.step.phase != step.phase:
-            lead.append(self.routine.phases.get(step.phase, step.phase.capitalize()) + ".")
+            phase.append(self.routine.phases.get(step.phase, step.phase.capitalize()) + ".")
         where = (wording.area_name(step.area) if step.area != "whole" else "") if new_foot else None  # foot said
         # the focused steps (toes … ankle) share one long technique name: said once, the headings are short
         named = before is None or before.step.technique != step.technique
-        return " ".join(lead + [wording.announcement(step, planned.pressure, planned.duration, where, named)])
+        full = " ".join(foot + phase + [wording.announcement(step, planned.pressure, planned.duration, where, named)])
+        pace = self.options.pace
+        if pace is None or spoken_seconds(full, pace) <= ANNOUNCE_SHARE * planned.duration:
+            return full
+        heading = wording.step_heading(step, planned.pressure, planned.duration, where, named)
+        shorter = " ".join(foot + phase + [heading])
+        if not phase or spoken_seconds(shorter, pace) <= ANNOUNCE_SHARE * planned.duration:
+            return shorter
+        return " ".join(foot + [heading])
 
     def _next_active(self, index: int) -> PlannedStep | None:
         return next((p for p in self.plan[index + 1 :] if p.active), None)
@@ -454,6 +476,15 @@ class Engine:
             timed.append((d / 2, "half", " ".join(["Halfway."] + [t[2] for t in merged])))
             following = self._next_active(self.index)
             timed.append((d - 10, "ten", wording.next_up(following.step if following else None)))
+        # At a slow voice's pace a long announcement still runs when a cue falls due ("Vary the speed" 25 s into
+        # a 75-s step came 4 s late, "Halfway" 9 s late): the step's cues wait for its end, without "Halfway".
+        ends = self.announce_ends + CUE_GAP_S if self.announce_ends else 0.0
+        early = [t for t in timed if t[0] < ends and t[1] != "ten"]
+        if early:
+            timed = [t for t in timed if t not in early]
+            said = " ".join(t[2].removeprefix("Halfway.").strip() for t in early).strip()
+            if said and ends < d - 5:
+                timed.append((ends, early[0][1], said))
         return sorted(timed)
 
     def _advance(self, dt: float) -> list[Action]:
