@@ -105,8 +105,7 @@ class PaceSink:
         self._follow()
 
     def _follow(self) -> None:
-        pace = announce_pace(self.speaker.profile, self.speed)
-        self.engine.options = dataclasses.replace(self.engine.options, pace=pace)
+        self.engine.set_pace(announce_pace(self.speaker.profile, self.speed))
 
     def __call__(self, t: float, action: Action) -> None:
         if isinstance(action, AdjustVoice):

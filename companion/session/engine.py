@@ -13,7 +13,7 @@ question is open or the session is paused, step timers stand still.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from companion.plan import adapt
@@ -129,6 +129,11 @@ class Engine:
             "You can say help at any time.", "announce")]
         self._queue_opening()
         return self._listen_for(out + self._ask_next())
+
+    def set_pace(self, pace: SpeechPace | None) -> None:
+        """How fast the voice now says the announcements (the voice adapter knows, after each change); the
+        next announcements are fitted to it."""
+        self.options = replace(self.options, pace=pace)
 
     def handle(self, event: Event) -> list[Action]:
         if self.finished:
