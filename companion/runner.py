@@ -60,9 +60,10 @@ def recorded(action: Action) -> tuple[str, dict] | None:
     return None
 
 
-def understand(table: PhraseTable, text: str) -> Intent:
-    """Typed or scripted words → an intent; words that match no phrase become the intent "unknown"."""
-    return table.match(text) or Intent("unknown", text=text)
+def understand(table: PhraseTable, text: str, listening: frozenset[str] | None = None) -> Intent:
+    """Typed or scripted words → an intent, among the intents ``listening`` for (None: all), as the
+    recognisers match them; words that match none of them become the intent "unknown"."""
+    return table.only(listening).match(text) or Intent("unknown", text=text)
 
 
 class Session:
@@ -156,7 +157,7 @@ def simulate(session: Session, script: Script, table: PhraseTable) -> None:
         session.feed(Tick(t))
         while timed and timed[0][0] <= t:
             _, words = timed.pop(0)
-            session.feed(Heard(understand(table, words), t))
+            session.feed(Heard(understand(table, words, engine.listening), t))
         _answer_questions(session, script, table, t)
 
 
@@ -164,7 +165,7 @@ def _answer_questions(session: Session, script: Script, table: PhraseTable, t: f
     engine = session.engine
     while engine.asking is not None and not engine.paused and not engine.finished:
         words = script.answers.popleft() if script.answers else "skip"
-        session.feed(Heard(understand(table, words), t))
+        session.feed(Heard(understand(table, words, engine.listening), t))
 
 
 class Clock:
@@ -200,7 +201,7 @@ def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQu
         if kind == "input ended":
             answerable = False
         elif kind == "text":
-            session.feed(Heard(understand(table, item[1]), now))
+            session.feed(Heard(understand(table, item[1], engine.listening), now))
         elif kind == "intent":
             session.feed(Heard(item[1], now))
         elif kind == "lost":

@@ -91,10 +91,16 @@ STEPS = frozenset(("pain", "stop", "pause", "skip", "more_pressure", "less_press
     ("don't! that hurts!", STEPS, "pain"),  # only "not" or "isn't" right before undo pain
     ("ooh, that's sore", STEPS, "pain"),
     ("ow!", STEPS, None),  # one short sound: pocketsphinx made room noise into it
-    ("that's a bit tender there", STEPS, None),  # "tender" only in "that's tender"
+    ("that's a bit tender there", STEPS, "pain"),
     ("that's not sore", STEPS, None),
     ("four", YES_NO | {"number", "pain"}, "number"),  # a rating is never "sore"
-    ("yes, it's still sore", YES_NO | {"pain"}, "yes"),  # to "Is it still sore?"
+    ("yes, it's still sore", YES_NO | {"pain"}, "pain"),  # which answers yes to "Is it still sore?" (a "spot" question)
+    ("does that hurt?", STEPS, None),  # the therapist asking
+    ("no, it doesn't hurt", STEPS, None),
+    ("my thumb hurts", STEPS, None),
+    ("a bit firmer", STEPS, "more_pressure"),
+    ("what?", YES_NO, "repeat"),
+    ("one more time", STEPS | {"repeat", "more_time"}, "repeat"),  # not "more time"
 ])
 def test_a_phrase_right_after_a_negation_is_not_said(text: str, listening: frozenset[str], intent: str | None) -> None:
     heard = EN.only(listening).match(text)

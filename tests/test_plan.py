@@ -48,7 +48,7 @@ def test_default_routine_has_every_part_of_the_article():
     by_id = {s.id: s for s in routine.steps}
     assert by_id["left-toe-to-ankle"].needs_no_swelling
     assert all(by_id[f"left-{a}"].focused for a in ("toes", "ball", "arch", "heel", "ankle"))
-    assert "heel spur" in by_id["left-heel"].instruction
+    assert "heel spur" in by_id["left-heel"].caution
 
 
 @pytest.mark.skipif(not ARTICLE.exists(), reason="the source article (../shared/seed) is not beside this checkout")

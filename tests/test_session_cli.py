@@ -64,6 +64,15 @@ def test_simulate_json_schema(tmp_path):
     assert all(isinstance(e["t"], float) for e in events)
 
 
+def test_simulate_hears_words_as_a_session_listens_for_them(tmp_path):
+    """During the steps the answers are not listened for: "a bit firmer" is firmer, not the answer "a bit"."""
+    script = tmp_path / "s.txt"
+    script.write_text("> no\n> no\n> no\n> no\n05:30 a little bit of pain here\n06:00 a bit firmer\n")
+    result = CliRunner().invoke(main, ["simulate", str(script), "--json"])
+    heard = [(e["t"], e["intent"]) for e in map(json.loads, result.output.splitlines()) if e["type"] == "intent"]
+    assert (330.0, "pain") in heard and (360.0, "more_pressure") in heard
+
+
 def test_a_client_name_with_stray_spaces_is_the_same_client(tmp_path):
     db = str(tmp_path / "h.sqlite3")
     for name in ("Anna", " Anna  "):

@@ -19,6 +19,7 @@ class PlannedStep:
     duration: float
     pressure: str
     skipped: str | None = None  # why it will not be done, once it is skipped
+    spent: float = 0.0  # the time it took before it was left out while under way
 
     @property
     def active(self) -> bool:
@@ -30,7 +31,9 @@ def plan_of(steps: tuple[Step, ...]) -> list[PlannedStep]:
 
 
 def total(plan: list[PlannedStep]) -> float:
-    return sum(p.duration for p in plan if p.active)
+    """The session's length as planned now: the steps still to be done, and the time the ones left out
+    while under way took."""
+    return sum(p.duration if p.active else p.spent for p in plan)
 
 
 def skip(planned: PlannedStep, reason: str) -> Change:
@@ -58,6 +61,12 @@ def for_swelling(plan: list[PlannedStep], reason: str) -> list[Change]:
     """Swelling: no toe-to-ankle pressure strokes, and light pressure throughout."""
     changes = [skip(p, reason) for p in plan if p.active and p.step.needs_no_swelling]
     return changes + all_light(plan, reason)
+
+
+def lighten(planned: PlannedStep, reason: str) -> list[Change]:
+    """One step at light pressure (a step done again on a spot that became sore since)."""
+    change = _set_pressure(planned, "light", reason) if planned.step.touches else None
+    return [change] if change else []
 
 
 def soften(plan: list[PlannedStep], start: int, foot: str, area: str, reason: str) -> list[Change]:
@@ -144,13 +153,19 @@ def shorten(plan: list[PlannedStep], index: int, seconds: float, elapsed: float,
     if take <= 0:
         return []
     current.duration -= take
-    changes: list[Change] = [{"change": "shorten", "step": current.step.id, "seconds": take, "reason": "asked for less time"}]
+    return [{"change": "shorten", "step": current.step.id, "seconds": take, "reason": "asked for less time"}] + \
+        give_back(plan, index, budget, f"time given back after less time on {current.step.id}")
+
+
+def give_back(plan: list[PlannedStep], index: int, budget: float, reason: str) -> list[Change]:
+    """Lengthen the steps after ``index`` that were shortened to stay on time (the earliest first, back to
+    their planned length) as far as ``budget`` allows: time freed by "less time" or "skip"."""
+    changes: list[Change] = []
     room = budget - total(plan)
     for p in plan[index + 1 :]:
         add = min(room, p.step.duration - p.duration) if p.active else 0
         if add > 0:
             p.duration += add
             room -= add
-            changes.append({"change": "extend", "step": p.step.id, "seconds": add,
-                            "reason": f"time given back after less time on {current.step.id}"})
+            changes.append({"change": "extend", "step": p.step.id, "seconds": add, "reason": reason})
     return changes

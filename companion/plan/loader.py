@@ -20,7 +20,7 @@ from companion.plan.model import AREAS, PRESSURES, Measure, Routine, Step
 
 STEP_KEYS = {
     "id", "phase", "foot", "area", "technique", "pressure", "duration", "instruction", "cues",
-    "min_duration", "optional", "focused", "needs_no_swelling", "redo_on_resume", "source",
+    "min_duration", "optional", "focused", "needs_no_swelling", "redo_on_resume", "caution", "source",
 }
 REQUIRED_STEP_KEYS = ("id", "phase", "foot", "area", "technique", "pressure", "duration", "instruction")
 TOP_KEYS = {"name", "title", "minutes", "source", "phases", "measure", "step"}
@@ -239,6 +239,7 @@ class _Validator:
             pressure=data["pressure"],
             duration=numbers["duration"],
             instruction=self.text(data, "instruction", "step", index),
+            caution=self.text(data, "caution", "step", index) if "caution" in data else "",
             cues=tuple(c.strip() for c in cues),
             min_duration=numbers["min_duration"],
             source=str(data.get("source", "")).strip(),

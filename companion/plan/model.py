@@ -19,6 +19,7 @@ class Step:
     pressure: str  # one of PRESSURES
     duration: float  # seconds, at the routine's own length
     instruction: str  # spoken when the step starts
+    caution: str = ""  # spoken with it every time, even when the instruction is left out to fit a short step
     cues: tuple[str, ...] = ()  # spoken during the step
     min_duration: float = 15.0  # never shortened below this
     optional: bool = False  # may be shortened to keep the session inside its time budget
@@ -26,6 +27,11 @@ class Step:
     needs_no_swelling: bool = False  # pressure strokes the article rules out when there is swelling
     redo_on_resume: bool = False  # done again when an interrupted session resumes after it (a warm-up)
     source: str = ""  # the article's words this step comes from
+
+    @property
+    def guidance(self) -> str:
+        """What to do, and what never to do."""
+        return f"{self.instruction} {self.caution}".strip()
 
     @property
     def touches(self) -> bool:

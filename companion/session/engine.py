@@ -115,6 +115,7 @@ class Engine:
         self.ratings: dict[str, dict[str, int | None]] = {"before": {}, "after": {}}
         self.last_said = ""
         self.slots: tuple[str | None, str | None] = (None, None)  # the foot and area said with the last answer
+        self.other_spots: tuple[tuple[str | None, str | None], ...] = ()  # ... and the further spots it named
         self.end_reason: str | None = None
         self.finished = False
         self.lost: set[str] = set()  # audio devices gone
@@ -169,8 +170,9 @@ class Engine:
         if self.running:
             planned = self.plan[self.index]
             if not planned.active:  # left out for safety while under way: it ends now, after the time it took
-                planned.skipped, planned.duration = None, self.elapsed
-            if self.elapsed >= planned.duration:
+                planned.spent = self.elapsed
+                out += self._begin_step(self.index + 1)
+            elif self.elapsed >= planned.duration:
                 out += self._begin_step(self.index + 1)
         return out
 
@@ -249,7 +251,7 @@ class Engine:
                 return self._not_understood(question)
         else:
             return self._not_understood(question)
-        self.slots = spot_of(intent)
+        self.slots, self.other_spots = spot_of(intent), intent.others
         return self._settle(question, value, intent.text, unknown=intent.name if value is None else "skip")
 
     def _settle(self, question: Question, value: Answer, text: str, unknown: str = "skip") -> list[Action]:
@@ -289,7 +291,7 @@ class Engine:
                    if not any(adapt.covers(foot, area, *spot) for spot in profile.sensitive)
                    and {p.pressure for p in self.plan if (p.step.foot, p.step.area) == (foot, area)} - {pressure}]
         if offered:  # one question for them all: several "Keep that?" in a row before the safety check was a lot
-            said = " and ".join(f"{pressure} pressure {wording.pressure_on(foot, area)}" for foot, area, pressure in offered)
+            said = wording.and_list([f"{pressure} pressure {wording.pressure_on(foot, area)}" for foot, area, pressure in offered])
             self.questions.append(Question(
                 "profile-pressure", f"Last time you preferred {said}. Keep {'that' if len(offered) == 1 else 'those'}?",
                 "yesno", self._keep_preferences(offered)))
@@ -332,6 +334,10 @@ class Engine:
         def on_answer(value: Answer) -> list[Action]:
             if value is False:
                 return [Record("recovered", {"foot": foot, "area": area}), self._say("Good.", "confirm")]
+            if value:  # the safety check's own question is then about other spots
+                for question in self.questions:
+                    if question.id == "sore-spot":
+                        question.text = "Is there any other painful spot?"
             reason = "still sore from last session" if value else "sore last session (not confirmed otherwise)"
             return self._mark_sore(foot, area, reason) + [self._say(f"I'll keep {wording.spot(foot, area)} light.", "confirm")]
         return on_answer
@@ -390,6 +396,11 @@ class Engine:
         if not value:
             return []
         foot, area = self.slots
+        if self.other_spots:  # several at once: each kept light (an unnamed foot: both; an unnamed area: the foot)
+            spots = [(f or "both", a or "whole") for f, a in (self.slots, *self.other_spots)]
+            out = [a for f, ar in spots for a in self._mark_sore(f, ar, "painful spot reported in the safety check")]
+            names = wording.and_list([wording.spot(f, a) for f, a in spots])
+            return out + [self._say(f"Thank you. I'll keep {names} light and skip the point work there.", "confirm")]
         if foot is None:
             self.questions.appendleft(Question("sore-foot", "Which foot: left, right or both?", "foot",
                                                lambda answer: self._sore_foot(answer, area or self.slots[1]),
@@ -445,8 +456,8 @@ class Engine:
     def _announcement(self, before: PlannedStep | None, planned: PlannedStep) -> str:
         """What is said when ``planned`` starts after ``before``: the foot and phase when they change, then the
         step. When that would take more than ANNOUNCE_SHARE of the step at the voice's pace, the step's
-        instruction is left out, then the phase's name; where, the technique, the pressure and the duration
-        are always said ("repeat" says the instruction too)."""
+        instruction is left out, then the phase's name; where, the technique, the pressure, the duration and
+        the step's caution are always said ("repeat" says the instruction too)."""
         step = planned.step
         foot, phase = [], []
         new_foot = before is None or before.step.foot != step.foot
@@ -461,7 +472,8 @@ class Engine:
         pace = self.options.pace
         if pace is None or spoken_seconds(full, pace) <= ANNOUNCE_SHARE * planned.duration:
             return full
-        heading = wording.step_heading(step, planned.pressure, planned.duration, where, named)
+        heading = " ".join(filter(None, [wording.step_heading(step, planned.pressure, planned.duration, where, named),
+                                         step.caution]))  # a caution is never left out
         shorter = " ".join(foot + phase + [heading])
         if not phase or spoken_seconds(shorter, pace) <= ANNOUNCE_SHARE * planned.duration:
             return shorter
@@ -526,12 +538,12 @@ class Engine:
             if not self.paused and self.asking is not None and self.asking.id in ("confirm-stop", "end-after-pain"):
                 return [record] + self._settle(self.asking, False, intent.text)  # "keep going": not ending
             return [record] + self._resume()
-        if intent.name == "help":
-            return [record, self._say(self._help_text(), "help")]
+        if intent.name == "help":  # then the open question again: what to answer now
+            return [record, self._say(self._help_text(), "help")] + self._ask_again()
         if intent.name == "repeat":
             return [record, Say(self._repeat_text(), "confirm")]
         if intent.name == "where":
-            return [record, Say(self._where(with_next=True), "confirm")]
+            return [record, Say(self._where(with_next=True), "confirm")] + self._ask_again()
         if intent.name in VOICE_INTENTS:
             setting, direction = VOICE_INTENTS[intent.name]
             # answered by the speaker, which alone knows whether it could ("That is as loud as I speak.")
@@ -610,7 +622,7 @@ class Engine:
         """Where we are, how firmly and what to do: after a pause (which often cut the step's announcement short)."""
         planned = self.plan[self.index]
         how = f"{planned.pressure.capitalize()} pressure. " if planned.step.touches else ""
-        return f"{self._where()} {how}{planned.step.instruction}"
+        return f"{self._where()} {how}{planned.step.guidance}"
 
     def _device_lost(self, what: str) -> list[Action]:
         self.lost.add(what)
@@ -633,14 +645,23 @@ class Engine:
     def _skip(self) -> list[Action]:
         planned = self.plan[self.index]
         planned.duration = self.elapsed  # it ends now, after the time it took
-        return [Record("plan", {"change": "skip", "step": planned.step.id, "reason": "asked to skip"}),
-                Say("Skipping.", "confirm")]
+        given = adapt.give_back(self.plan, self.index, self.plan_budget, f"time given back after skipping {planned.step.id}")
+        return [Record("plan", {"change": "skip", "step": planned.step.id, "reason": "asked to skip"})] + \
+            self._plan_records(given) + [Say("Skipping." + (" I've given the time to the steps I shortened before."
+                                                           if given else ""), "confirm")]
+
+    def _sore_under(self, planned: PlannedStep) -> bool:
+        """Whether a step works on a spot marked sore in this session."""
+        return any(adapt.covers(planned.step.foot, planned.step.area, *spot) for spot in self.sore)
 
     def _back(self) -> list[Action]:
-        # The step before this one, even one the person skipped (but not one left out for safety).
-        earlier = [i for i in range(self.index - 1, -1, -1) if self.plan[i].active]
+        # The step before this one, even one the person skipped (but not one left out for safety, nor point
+        # work on a spot that became sore since: "ouch", then "back", went back to it at medium pressure).
+        earlier = [i for i in range(self.index - 1, -1, -1)
+                   if self.plan[i].active and not (self.plan[i].step.focused and self._sore_under(self.plan[i]))]
         target = earlier[0] if earlier else self.index
         redo = self.plan[target]
+        lightened = adapt.lighten(redo, "gone back to, on a spot sore since") if self._sore_under(redo) else []
         # Going back repeats work: the time spent on what is done again (all of this step so far, and the
         # earlier step as long as it took: a few seconds if it was skipped) is won back from later optional
         # steps; the rest is an asked-for overrun.
@@ -651,7 +672,7 @@ class Engine:
         changes = adapt.win_back(self.plan, self.index, need, "to stay on time after going back")
         said = "Going back." if earlier else "This is the first step; starting it again."
         out: list[Action] = [Record("plan", {"change": "back", "step": redo.step.id, "reason": "asked to go back"})]
-        out += self._plan_records(changes) + [Say(said + self._shortened(changes) + self._overrun(), "confirm")]
+        out += self._plan_records(lightened + changes) + [Say(said + self._shortened(changes) + self._overrun(), "confirm")]
         self.index = target
         return out + self._begin_step(target, previous=None)
 
@@ -663,7 +684,9 @@ class Engine:
 
     def _shortened(self, changes: list[adapt.Change]) -> str:
         """The later steps shortened to stay on time, as said after the request that shortened them."""
-        shortened = [self._step_by_id(str(c["step"])) for c in changes if c["change"] == "shorten"]
+        order = {p.step.id: i for i, p in enumerate(self.plan)}
+        shortened = [self._step_by_id(s) for s in sorted({str(c["step"]) for c in changes if c["change"] == "shorten"},
+                                                         key=order.__getitem__)]  # in the order they come
         return f" To stay on time I've shortened: {wording.step_names(shortened)}." if shortened else ""
 
     def _overrun(self) -> str:
@@ -723,13 +746,15 @@ class Engine:
         step = planned.step
         foot = intent.foot or step.foot
         area = intent.area or step.area
-        if self.last_pain is not None and self.now - self.last_pain[0] <= SAME_PAIN_S and self.last_pain[1] == (foot, area):
+        named = bool(intent.foot or intent.area)  # unnamed, it is the spot of the report just made, even in a new step
+        if self.last_pain is not None and self.now - self.last_pain[0] <= SAME_PAIN_S and \
+                (not named or self.last_pain[1] == (foot, area)):
             self.last_pain = (self.now, (foot, area), self.last_pain[2])
             return [self._say(self.last_pain[2], "warning")] + self._ask_again()  # its reply again: this one cut it off
         self.pain_reports += 1
         where = wording.spot(foot, area)
-        if not (step.touches or intent.foot or intent.area):  # the soak: nothing is marked sore unless named
-            reply = "Ease off now and take your time. If a spot hurts, say where: for example, pain in my left heel."
+        if not (step.touches or named):  # the soak: nothing is marked sore unless named
+            reply = "Take your time. If a spot hurts, say where: for example, pain in my left heel."
         elif self.sore.get((foot, area), 0) >= 1:
             out += self._mark_sore(foot, area, "pain reported")
             changes = adapt.skip_area(self.plan, self.index, foot, area, f"pain reported twice at {where}")

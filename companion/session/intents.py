@@ -18,3 +18,5 @@ class Intent:
     # Pain heard in full after its first words were delivered early ("pain in my left | heel"): the spot
     # it names belongs to that report, it is no new one.
     refines: bool = False
+    # Further spots named with it, in order ("yes, my left heel and my right arch": (("right", "arch"),)).
+    others: tuple[tuple[str | None, str | None], ...] = ()

@@ -116,7 +116,12 @@ def step_heading(step: Step, pressure: str, duration: float, where: str | None =
 
 def announcement(step: Step, pressure: str, duration: float, where: str | None = None, technique: bool = True,
                  remaining: bool = False) -> str:
-    return f"{step_heading(step, pressure, duration, where, technique, remaining)} {step.instruction}"
+    return f"{step_heading(step, pressure, duration, where, technique, remaining)} {step.guidance}"
+
+
+def and_list(items: list[str]) -> str:
+    """"toes, arch and heel"."""
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 def step_name(step: Step) -> str:
@@ -135,7 +140,7 @@ def step_names(steps: list[Step]) -> str:
     names = []
     for (foot, technique), areas in groups.items():
         feet = "both feet" if foot == "both" else f"{foot} foot"
-        spots = " and ".join(area_name(a) for a in areas if a != "whole")
+        spots = and_list([area_name(a) for a in areas if a != "whole"])
         names.append(f"{feet}, {spots + ', ' if spots else ''}{technique}")
     return "; ".join(names)
 

@@ -49,6 +49,8 @@ class PhraseTable:
     negated_by: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, hash=False)  # a table is a cache key
     # Intents that are negations themselves ("no": "no pain", "nothing hurts"): their phrases are never negated.
     negative: frozenset[str] = frozenset()
+    # Runs of words that hold a phrase but are no command ("does that hurt?" asked by a therapist).
+    not_commands: tuple[tuple[str, ...], ...] = ()
 
     def intents(self) -> list[str]:
         """Intent names in table order, each once."""
@@ -90,20 +92,40 @@ class PhraseTable:
         if best is None:
             return None
         slots = {slot: self._slot(words, slot) for slot in SLOT_INTENTS if best.intent != slot}
-        return Intent(best.intent, text=text, value=best.value, foot=slots.get("foot"), area=slots.get("area"))
+        spots = self._spots(words)
+        if len(spots) > 1 and best.intent not in SLOT_INTENTS:  # "my left heel and my right arch": paired in order
+            slots = dict(zip(SLOT_INTENTS, spots[0]))
+        return Intent(best.intent, text=text, value=best.value, foot=slots.get("foot"), area=slots.get("area"),
+                      others=tuple(spots[1:]) if len(spots) > 1 else ())
+
+    def _spots(self, words: tuple[str, ...]) -> list[tuple[str | None, str | None]]:
+        """Each (foot, area) named, in order, one per part of the words between "and"s; an area with no foot
+        of its own takes the one said before it ("my left heel and arch")."""
+        spots: list[tuple[str | None, str | None]] = []
+        foot = None
+        parts = " ".join(words).split(" and ")
+        for part in (tuple(p.split()) for p in parts):
+            found, area = self._slot(part, "foot"), self._slot(part, "area")
+            if found is None and area is None:
+                continue
+            foot = found or foot
+            spots.append((foot, area))
+        return spots
 
     def _exact(self, words: tuple[str, ...]) -> Phrase | None:
         return next((p for p in self.phrases if self._content(p) == words), None)
 
     def _best_inside(self, words: tuple[str, ...]) -> Phrase | None:
+        asides = {i + k for run in self.not_commands for i in _starts(words, run) for k in range(len(run))}
         found = [(p.intent not in SLOT_INTENTS, len(content), p.intent in self.safety, -at, -i, p)
-                 for i, p in enumerate(self.phrases) if (at := self._said_at(words, content := self._content(p), p)) >= 0]
+                 for i, p in enumerate(self.phrases)
+                 if (at := self._said_at(words, content := self._content(p), p, asides)) >= 0]
         return max(found, key=lambda f: f[:5])[5] if found else None
 
-    def _said_at(self, words: tuple[str, ...], run: tuple[str, ...], phrase: Phrase) -> int:
-        """Where ``run`` (the phrase's words) is first said in ``words`` and not negated, or -1. The phrases of
-        the intent that is a negation itself ("no": "no pain", "nothing hurts") are not negated ("no, nothing
-        hurts")."""
+    def _said_at(self, words: tuple[str, ...], run: tuple[str, ...], phrase: Phrase, asides: set[int]) -> int:
+        """Where ``run`` (the phrase's words) is first said in ``words``, not negated and not inside a
+        not-command (word positions ``asides``), or -1. The phrases of the intent that is a negation itself
+        ("no": "no pain", "nothing hurts") are not negated ("no, nothing hurts")."""
         if phrase.intent in self.negated_by:
             reaching, right_before = (), self.negated_by[phrase.intent]
         else:
@@ -117,7 +139,7 @@ class PhraseTable:
                 any(words[max(0, i - len(neg)) : i] == neg for neg in right_before)
 
         n = len(run)
-        return next((i for i in range(len(words) - n + 1) if words[i : i + n] == run and not negated(i)), -1)
+        return next((i for i in _starts(words, run) if not negated(i) and not asides.intersection(range(i, i + n))), -1)
 
     def _content(self, phrase: Phrase) -> tuple[str, ...]:
         return tuple(w for w in phrase.words if w not in self.fillers) or phrase.words
@@ -131,10 +153,15 @@ def _word_runs(texts: list[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(normalise(t).split()) for t in texts)
 
 
+def _starts(words: tuple[str, ...], run: tuple[str, ...]) -> list[int]:
+    """Every place ``run`` starts in ``words``."""
+    n = len(run)
+    return [i for i in range(len(words) - n + 1) if words[i : i + n] == run]
+
+
 def _find(words: tuple[str, ...], run: tuple[str, ...]) -> int:
     """Where ``run`` first starts in ``words``, or -1."""
-    n = len(run)
-    return next((i for i in range(len(words) - n + 1) if words[i : i + n] == run), -1)
+    return next(iter(_starts(words, run)), -1)
 
 
 def _contains(words: tuple[str, ...], run: tuple[str, ...]) -> bool:
@@ -184,4 +211,5 @@ def load_phrases(language: str = "en") -> PhraseTable:
         weak_negations=_word_runs(raw.get("weak_negations", [])),
         negated_by={name: _word_runs(spec["negated_by"]) for name, spec in raw["intents"].items() if "negated_by" in spec},
         negative=frozenset(p.intent for p in phrases if p.words in _word_runs(raw.get("negations", []) + raw.get("weak_negations", []))),
+        not_commands=_word_runs(raw.get("not_commands", [])),
     )
