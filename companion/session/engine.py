@@ -19,7 +19,7 @@ from typing import Callable
 from companion.plan import adapt
 from companion.plan.adapt import PlannedStep
 from companion.plan.model import Routine, Step
-from companion.session import wording
+from companion.session import summary, wording
 from companion.session.events import (
     Action, AdjustVoice, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Listen, Prepare, Record, Say,
     StopSpeech, Tick,
@@ -867,41 +867,11 @@ class Engine:
         return [Earcon("step"), self._say(first + "Rest the feet for a moment.", "announce")] + self._ask_next()
 
     def _finish(self) -> list[Action]:
-        lines = []
-        if any(v is not None for v in self.ratings["before"].values()) and \
-                all(v is None for v in self.ratings["after"].values()):
-            lines.append("The ratings after the massage were left out, so there is nothing to compare.")
-        for measure in self.routine.measures if not lines else ():
-            before, after = self.ratings["before"].get(measure.id), self.ratings["after"].get(measure.id)
-            label = measure.label.capitalize()
-            if before is None and after is None:
-                continue
-            if before is None or after is None:
-                rated, when = (before, "before") if after is None else (after, "after")
-                lines.append(f"{label} was {wording.number_words(rated)} {when}; "
-                             f"not rated {'after' if when == 'before' else 'before'}.")
-            elif before == after:
-                lines.append(f"{label} stayed at {wording.number_words(before)}.")
-            else:  # which end it moved toward: "swelling went from two to four" alone sounds worse
-                toward = measure.high if after > before else measure.low
-                lines.append(f"{label} went from {wording.number_words(before)} to {wording.number_words(after)}, "
-                             f"toward {toward}.")
-        thanks = "Thank you. The session is saved." if self.options.recorded else "Thank you."
-        return [self._say(" ".join(lines + self._since_last_time() + [thanks]), "announce")] + \
-            self._end(self.end_reason or "routine complete")
-
-    def _since_last_time(self) -> list[str]:
-        """Progress across sessions, heard (not only in the history): today's end ratings against the last
-        session's."""
-        last, now = self.options.profile.last_after, self.ratings["after"]
-        measures = [m for m in self.routine.measures if m.id in last and now.get(m.id) is not None]
-        if not measures:
-            return []
-        changed = [f"{m.label} {wording.number_words(last[m.id])} then, {wording.number_words(now[m.id])} now"  # type: ignore[arg-type]
-                   for m in measures if now[m.id] != last[m.id]]
-        if not changed:
-            return ["The same as at the end of last session."]
-        return [f"Since the end of last session: {'; '.join(changed)}."]
+        measures, before, after = self.routine.measures, self.ratings["before"], self.ratings["after"]
+        lines = summary.before_and_after(measures, before, after)
+        lines += summary.since_last_time(measures, self.options.profile.last_after, after)
+        lines.append("Thank you. The session is saved." if self.options.recorded else "Thank you.")
+        return [self._say(" ".join(lines), "announce")] + self._end(self.end_reason or "routine complete")
 
     def _end(self, reason: str) -> list[Action]:
         self.stage = "ended"
