@@ -11,6 +11,7 @@ import pytest
     (["session", "--minutes", "ten"], "companion session: Invalid value for '--minutes': 'ten' is not a valid"),
     (["report", "abc"], "companion report: Invalid value for 'SESSION'"),
     (["no-such-command"], "companion: No such command 'no-such-command'."),
+    (["history", "--client"], "companion history: Option '--client' requires an argument."),  # click gives no context
 ])
 def test_a_usage_mistake_is_one_line_with_where_to_read_more(args, says):
     done = subprocess.run([sys.executable, "-m", "companion", *args], capture_output=True, text=True, timeout=60)
@@ -28,3 +29,9 @@ def test_a_length_the_routine_cannot_be_scaled_to_is_said_in_words_before_anythi
     assert done.stderr == ("companion: routine 'foot-circulation' can be from 15 to 30 minutes long, not 10; "
                            "choose --minutes from 15 to 30\n")
     assert not (tmp_path / "data").exists()  # no database was opened
+
+
+def test_companion_alone_prints_its_help():
+    done = subprocess.run([sys.executable, "-m", "companion"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.startswith("Usage: companion [OPTIONS] COMMAND") and "session" in done.stdout

@@ -57,8 +57,11 @@ def _main() -> int:
     except click.exceptions.Abort:
         click.echo("companion: aborted", err=True)
         raise SystemExit(130) from None
+    except click.exceptions.NoArgsIsHelpError as exc:  # `companion` alone: its help, as asked for
+        click.echo(exc.format_message())
+        return 0
     except click.UsageError as exc:  # click's own is four lines: usage, a hint, a blank line, the error
-        where = exc.ctx.command_path if exc.ctx is not None else "companion"
+        where = exc.ctx.command_path if exc.ctx is not None else _command_path(sys.argv[1:])
         click.echo(f"{where}: {exc.format_message()} (see: {where} --help)", err=True)
         raise SystemExit(exc.exit_code) from None
     except click.ClickException as exc:
@@ -67,3 +70,15 @@ def _main() -> int:
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     return code if isinstance(code, int) else 0
+
+
+def _command_path(args: list[str]) -> str:
+    """"companion history" for ``history --client``: the commands named before the mistake (click gives no
+    context for a mistake in an option's value)."""
+    names, command = ["companion"], main
+    for arg in args:
+        if not isinstance(command, click.Group) or arg not in command.commands:
+            break
+        names.append(arg)
+        command = command.commands[arg]
+    return " ".join(names)
