@@ -206,6 +206,14 @@ def test_change_voice_cycles_through_available_profiles(speaker: Speaker) -> Non
     assert speaker.change_voice().name == "test"
 
 
+def test_a_new_voice_keeps_the_rate_and_volume_the_person_set(speaker: Speaker) -> None:
+    speaker.adjust("rate", -1)
+    speaker.adjust("rate", -1)
+    speaker.adjust("volume", 1)
+    zeta = speaker.change_voice()
+    assert zeta.name == "zeta" and zeta.rate == pytest.approx(150 / 1.15**2) and zeta.volume == pytest.approx(0.95)
+
+
 def test_earcons_play_in_turn_when_the_profile_wants_them(speaker: Speaker, player: ManualPlayer) -> None:
     speaker.say("Step one.")
     speaker.earcon("step")

@@ -146,13 +146,19 @@ class Speaker:
             return value
 
     def change_voice(self) -> VoiceProfile:
-        """Switch to the next profile that can speak here (by name, wrapping round); returns it."""
+        """Switch to the next profile that can speak here (by name, wrapping round); returns it. The rate and
+        volume the person set with slower/louder carry over: "slower" twice, then a new voice, stays slower."""
         choices = sorted(self._profiles(), key=lambda p: p.name)
         if not choices:
             return self._profile
-        following = [p for p in choices if p.name > self._profile.name] or choices
         with self._lock:
-            self._profile = following[0]
+            current = self._profile
+            base = next((p for p in choices if p.name == current.name), current)
+            following = ([p for p in choices if p.name > current.name] or choices)[0]
+            self._profile = replace(
+                following,
+                rate=min(MAX_RATE, max(MIN_RATE, following.rate * current.rate / base.rate)),
+                volume=min(MAX_VOLUME, max(MIN_VOLUME, following.volume + current.volume - base.volume)))
         return self._profile
 
     def close(self) -> None:
