@@ -2,10 +2,10 @@
 
 The companion must not obey itself. Words said while it spoke (or just after: its voice reaches the
 microphone a little late) pass only when they are a safety intent (the phrase table's ``safety = true``:
-pain, stop, pause) and not an echo of what it said; a safety intent cuts the speech at once (barge-in) before the engine even sees it. "While
-it spoke" is judged by when the words were said, not when the recogniser delivered them: Whisper's
-answer to a question can arrive after the next sentence began, and its echo of the companion's last
-words after they ended.
+pain, stop, pause) and not an echo of what it said; a safety intent cuts the speech at once (barge-in)
+before the engine even sees it. "While it spoke" is judged by when the words were said, not when the
+recogniser delivered them: Whisper's answer to a question can arrive after the next sentence began, and its
+echo of the companion's last words after they ended.
 """
 
 from __future__ import annotations
