@@ -88,9 +88,9 @@ def announce_pace(profile, speed: float = 1.0) -> SpeechPace:
     """How fast a voice profile says the step announcements (the speaker's rate for them, its pauses), in
     session time: a session clock running ``speed`` times faster than real time leaves the voice that much
     less of a step."""
-    from companion.speech.speaker import _paced
+    from companion.speech.speaker import paced_rate
 
-    return SpeechPace(_paced(profile.rate, PACE["announce"]) / speed, profile.sentence_pause * speed)
+    return SpeechPace(paced_rate(profile.rate, PACE["announce"]) / speed, profile.sentence_pause * speed)
 
 
 class PaceSink:

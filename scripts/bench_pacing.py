@@ -23,7 +23,7 @@ from companion.script import parse_script
 from companion.session.events import Action, Say
 from companion.session.pacing import SpeechPace
 from companion.speech.phrases import load_phrases
-from companion.speech.speaker import RATE_STEP, _paced
+from companion.speech.speaker import RATE_STEP, paced_rate
 from companion.speech.synth import open_synthesizer, split_sentences
 from companion.speech.voices import VoiceProfile, load_voice
 from companion.voice import PACE, announce_pace
@@ -51,7 +51,7 @@ def pacing(profile: VoiceProfile, said: list[tuple[float, Say]], begin: float, e
     longest = 0.0
     for t, say in said:
         sentences = split_sentences(say.text)
-        rate = _paced(profile.rate, PACE.get(say.kind, 1.0))
+        rate = paced_rate(profile.rate, PACE.get(say.kind, 1.0))
         length = sum(synth.synthesize(s, rate, profile.volume).duration for s in sentences)
         length += profile.sentence_pause * (len(sentences) - 1 + (free > t))
         start = max(t, free)

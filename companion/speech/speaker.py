@@ -207,14 +207,14 @@ class Speaker:
         profile = self._profile
         synth = self._synth(profile)
         for sentence in split_sentences(job.text):
-            synth.synthesize(sentence, _paced(profile.rate, job.pace), profile.volume)
+            synth.synthesize(sentence, paced_rate(profile.rate, job.pace), profile.volume)
 
     def _speak(self, job: _Job) -> None:
         for index, sentence in enumerate(split_sentences(job.text)):
             if not self._is_active(job):
                 return
             profile = self._profile
-            audio = self._synth(profile).synthesize(sentence, _paced(profile.rate, job.pace), profile.volume)
+            audio = self._synth(profile).synthesize(sentence, paced_rate(profile.rate, job.pace), profile.volume)
             with self._lock:
                 if job.seq not in self._active:
                     return
@@ -236,5 +236,7 @@ class Speaker:
             return job.seq in self._active
 
 
-def _paced(rate: float, pace: float) -> float:
+def paced_rate(rate: float, pace: float) -> float:
+    """The words a minute a voice of ``rate`` speaks at ``pace`` (announcements a little slower, confirmations a
+    little quicker), inside the synthesiser's range; also what the engine fits its announcements to."""
     return round(min(MAX_RATE, max(MIN_RATE, rate * pace)), 1)
