@@ -26,6 +26,13 @@ def test_of_equal_phrases_the_one_heard_first_wins(table, text: str, intent: str
     assert heard is not None and (heard.name, heard.value) == (intent, value)
 
 
+@pytest.mark.parametrize("table", [EN, KO], ids=["en", "ko"])
+def test_every_phrase_said_alone_is_its_own_intent(table) -> None:
+    for phrase in table.phrases:
+        heard = table.match(phrase.text)
+        assert heard is not None and (heard.name, heard.value) == (phrase.intent, phrase.value), phrase.text
+
+
 def test_an_exact_phrase_wins_over_the_phrases_inside_it() -> None:
     assert EN.match("say that again").name == "repeat"
     assert EN.match("it is not").name == "no"

@@ -85,10 +85,11 @@ class PhraseTable:
         does not count ("no, don't stop" is no). Foot and area words anywhere in the text ride along as
         slots ("pain in my left heel"); they are the intent only when no other phrase is in the text
         ("left foot", "my left heel")."""
-        words = tuple(w for w in normalise(text).split() if w not in self.fillers)
+        heard = tuple(normalise(text).split())
+        words = tuple(w for w in heard if w not in self.fillers)
         if not words:
             return None
-        best = self._exact(words) or self._best_inside(words)
+        best = self._exact(heard, words) or self._best_inside(words)
         if best is None:
             return None
         slots = {slot: self._slot(words, slot) for slot in SLOT_INTENTS if best.intent != slot}
@@ -112,8 +113,11 @@ class PhraseTable:
             spots.append((foot, area))
         return spots
 
-    def _exact(self, words: tuple[str, ...]) -> Phrase | None:
-        return next((p for p in self.phrases if self._content(p) == words), None)
+    def _exact(self, heard: tuple[str, ...], words: tuple[str, ...]) -> Phrase | None:
+        """The phrase said word for word, else the one said but for fillers: "what now" is where am I, although
+        "now" is a filler and "what" alone asks to repeat."""
+        return next((p for p in self.phrases if p.words == heard), None) or \
+            next((p for p in self.phrases if self._content(p) == words), None)
 
     def _best_inside(self, words: tuple[str, ...]) -> Phrase | None:
         asides = {i + k for run in self.not_commands for i in _starts(words, run) for k in range(len(run))}
