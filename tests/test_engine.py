@@ -10,7 +10,7 @@ from companion.session import wording
 from companion.session.intents import Intent
 from companion.session.profile import Profile
 from companion.speech.phrases import load_phrases
-from session_helpers import SAFE, Collector, run_script, step_at
+from session_helpers import CHECK, SAFE, Collector, run_script, step_at
 
 RATINGS = "> 2\n> three\n> 4\n> 2\n"
 BUDGET = 20 * 60
@@ -372,14 +372,14 @@ def test_ratings_accept_words_and_digits_skip_and_ask_unclear_answers_twice_more
 
 def test_last_sessions_sore_spots_and_preferences_are_offered_again():
     profile = Profile(sensitive={("left", "heel")}, pressure={("right", "arch"): "firm"})
-    _, out = run_script("> yes\n> yes\n" + SAFE, profile=profile)
+    _, out = run_script(CHECK + "> yes\n> no\n> yes\n", profile=profile)
     questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
-    assert questions[0] == "Last time your left heel was sore. Is it still sore?"
-    assert questions[1] == "Last time you preferred firm pressure on the arch of your right foot. Keep that?"
+    assert questions[3] == "Last time your left heel was sore. Is it still sore?"
+    assert questions[5] == "Last time you preferred firm pressure on the arch of your right foot. Keep that?"
     arch = [s for s in out.of("step") if s["id"] == "right-arch"][0]
     assert arch["pressure"] == "firm"
     assert "left-heel" not in [s["id"] for s in out.of("step")]
-    _, healed = run_script("> no\n> no\n" + SAFE, profile=profile)
+    _, healed = run_script(CHECK + "> no\n> no\n> no\n", profile=profile)
     assert healed.of("recovered") == [{"t": 0, "type": "recovered", "foot": "left", "area": "heel"}]
     assert "left-heel" in [s["id"] for s in healed.of("step")]
 
@@ -389,7 +389,7 @@ def test_a_preference_on_a_spot_that_hurt_is_forgotten_and_not_offered():
     assert "Firmer: firm pressure on the ball of your left foot from now on." in out.said()
     assert [(e["area"], e["pressure"]) for e in out.of("preference")] == [("ball", "firm"), ("ball", None)]
     profile = Profile(sensitive={("left", "ball")}, pressure={("left", "ball"): "firm", ("right", "arch"): "firm"})
-    _, later = run_script("> yes\n> yes\n" + SAFE, profile=profile)
+    _, later = run_script(CHECK + "> yes\n> no\n> yes\n", profile=profile)
     questions = [e["text"] for e in later.of("say") if e["kind"] == "question"]
     assert [q for q in questions if q.startswith("Last time")] == [
         "Last time the ball of your left foot was sore. Is it still sore?",
@@ -409,9 +409,9 @@ def test_more_pressure_on_a_whole_foot_step_says_what_changes():
 
 def test_a_whole_foot_preference_is_said_as_the_strokes_it_covers():
     profile = Profile(pressure={("right", "whole"): "firm"})
-    _, out = run_script("> yes\n" + SAFE, profile=profile)
+    _, out = run_script(SAFE + "> yes\n", profile=profile)
     questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
-    assert questions[0] == "Last time you preferred firm pressure for the strokes over your right foot. Keep that?"
+    assert questions[4] == "Last time you preferred firm pressure for the strokes over your right foot. Keep that?"
     pressures = {s["id"]: s["pressure"] for s in out.of("step")}
     assert pressures["right-toe-to-ankle"] == "firm" and pressures["right-toes"] == "medium"
 
@@ -419,12 +419,13 @@ def test_a_whole_foot_preference_is_said_as_the_strokes_it_covers():
 def test_sore_spots_carried_over_are_named_as_a_person_says_them():
     profile = Profile(sensitive={("left", "ball"), ("right", "toes"), ("both", "top")},
                       pressure={("left", "arch"): "light"})
-    _, out = run_script("> yes\n> yes\n> yes\n> yes\n" + SAFE + "04:00 harder\n", profile=profile)
+    _, out = run_script(CHECK + "> yes\n> yes\n> yes\n> no\n> yes\n04:00 harder\n", profile=profile)
     questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
-    assert questions[:4] == ["Last time the top of each foot was sore. Are they still sore?",
-                             "Last time the ball of your left foot was sore. Is it still sore?",
-                             "Last time your right toes were sore. Are they still sore?",
-                             "Last time you preferred light pressure on the arch of your left foot. Keep that?"]
+    assert questions[3:8] == ["Last time the top of each foot was sore. Are they still sore?",
+                              "Last time the ball of your left foot was sore. Is it still sore?",
+                              "Last time your right toes were sore. Are they still sore?",
+                              "Is there any other painful spot?",
+                              "Last time you preferred light pressure on the arch of your left foot. Keep that?"]
     said = out.said()
     assert "I'll keep the ball of your left foot light." in said
     assert "I'll keep it light: the top of each foot was sore today." in said
@@ -461,13 +462,13 @@ def test_an_interrupted_session_is_offered_to_resume_where_it_stopped():
 
     engine = build_engine("foot-circulation", 20, resume_at="left-arch")
     out = Collector()
-    simulate(Session(engine, [out]), parse_script("> yes\n" + SAFE), load_phrases("en"))
-    assert out.said()[1] == "Last time we stopped during the work on the arch of your left foot. Shall we resume there?"
+    simulate(Session(engine, [out]), parse_script(SAFE + "> yes\n"), load_phrases("en"))
+    assert out.said()[5] == "Last time we stopped during the work on the arch of your left foot. Shall we resume there?"
     # the leg supported and the foot warmed again (it has cooled since), then on from where it stopped
     assert [s["id"] for s in out.of("step")][:3] == ["position", "left-warm", "left-arch"]
     fresh = build_engine("foot-circulation", 20, resume_at="left-arch")
     again = Collector()
-    simulate(Session(fresh, [again]), parse_script("> no\n" + SAFE), load_phrases("en"))
+    simulate(Session(fresh, [again]), parse_script(SAFE + "> no\n"), load_phrases("en"))
     assert again.of("step")[0]["id"] == "soak"
 
 
@@ -590,9 +591,9 @@ def test_a_sped_up_session_waits_as_long_in_real_time_for_an_answer():
 def test_a_resumed_session_names_the_foot_once_and_replies_to_keep_that():
     engine = build_engine("foot-circulation", 20, Profile(pressure={("left", "heel"): "light"}), resume_at="left-heel")
     engine.start(0)
-    said = talk(engine, *[(0, w) for w in ("yes", "yes", "no", "no", "no", "no", "3", "3", "3", "3")])
+    said = talk(engine, *[(0, w) for w in ("no", "no", "no", "no", "yes", "yes", "3", "3", "3", "3")])
     assert "Good: light pressure there again." in said
-    assert "We'll go on from there, after a short safety check and a short warm-up: about fourteen minutes of massage." in said
+    assert "We'll go on from there, after a short warm-up: about fourteen minutes of massage." in said
     said += talk(engine, (200, "where am i"))
     first = next(t for t in said if t.startswith("Now the left foot."))
     assert first.startswith("Now the left foot. Warming the tissue. Palm warming")
@@ -617,7 +618,7 @@ def test_a_doubtful_answer_to_a_contraindication_does_not_count_as_no(answer):
 
 def test_it_is_sore_answers_is_it_still_sore_with_yes():
     profile = Profile(sensitive={("left", "heel")})
-    _, out = run_script("> yes, it is sore\n" + SAFE, profile=profile)
+    _, out = run_script(CHECK + "> yes, it is sore\n> no\n", profile=profile)
     assert "I'll keep your left heel light." in out.said()
     assert not [t for t in out.said() if t.startswith("Ease off")]
 
@@ -653,14 +654,14 @@ def test_less_time_takes_whole_five_seconds_and_leaves_no_stale_cues():
 
 def test_preferences_are_offered_in_one_question_and_not_when_the_routine_uses_that_pressure_anyway():
     profile = Profile(pressure={("right", "arch"): "firm", ("left", "whole"): "medium", ("left", "ball"): "medium"})
-    _, out = run_script("> yes\n" + SAFE, profile=profile)
+    _, out = run_script(SAFE + "> yes\n", profile=profile)
     questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
-    assert questions[0] == ("Last time you preferred medium pressure for the strokes over your left foot and firm "
+    assert questions[4] == ("Last time you preferred medium pressure for the strokes over your left foot and firm "
                             "pressure on the arch of your right foot. Keep those?")  # the ball is medium anyway
     assert "Good: the same pressures in those places again." in out.said()
     pressures = {s["id"]: s["pressure"] for s in out.of("step")}
     assert pressures["right-arch"] == "firm" and pressures["left-toe-to-ankle"] == "medium"
-    _, declined = run_script("> no\n" + SAFE, profile=profile)
+    _, declined = run_script(SAFE + "> no\n", profile=profile)
     assert sorted((e["area"], e["pressure"]) for e in declined.of("preference")) == [("arch", None), ("whole", None)]
 
 
@@ -728,5 +729,45 @@ def test_help_and_where_during_a_question_ask_it_again():
 
 
 def test_a_spot_still_sore_makes_the_painful_spot_question_about_other_spots():
-    _, out = run_script("> yes\n" + SAFE, profile=Profile(sensitive={("left", "heel")}))
+    _, out = run_script(CHECK + "> yes\n> no\n", profile=Profile(sensitive={("left", "heel")}))
     assert "Is there any other painful spot?" in [e["text"] for e in out.of("say") if e["kind"] == "question"]
+
+
+RETURNING = Profile(sensitive={("left", "heel")}, pressure={("right", "arch"): "firm"}, last_after={"warmth": 3})
+
+
+def test_the_safety_check_comes_before_what_carried_over_from_last_time():
+    """A returning, interrupted client: the safety check first (the spot sore last time within it, before the
+    painful-spot question), then the resume offer, the kept pressures and the baseline."""
+    engine = build_engine("foot-circulation", 20, RETURNING, resume_at="left-arch")
+    engine.start(0)
+    questions = [engine.asking.text]
+    for t, words in enumerate(("no", "no", "no", "yes", "no", "yes", "yes"), start=1):
+        talk(engine, (t, words))
+        questions.append(engine.asking.text)
+    assert questions == [
+        "First, a short safety check. Is there a known circulation disorder, a blood clot, or diabetes affecting "
+        "the feet? Say yes or no.",
+        "Is there an open wound, a skin condition or an infection on the feet? Say yes or no.",
+        "Is there swelling in the feet or ankles?",
+        "Last time your left heel was sore. Is it still sore?",
+        "Is there any other painful spot?",
+        "Last time we stopped during the work on the arch of your left foot. Shall we resume there?",
+        "Last time you preferred firm pressure on the arch of your right foot. Keep that?",
+        "Now the same ratings as last time. Rate the warmth of the feet from one, cold, to five, warm.",
+    ]
+
+
+def test_a_contraindicated_returning_client_is_asked_nothing_else():
+    engine = build_engine("foot-circulation", 20, RETURNING, resume_at="left-arch")
+    said = [a.text for a in engine.start(0) if isinstance(a, Say)] + talk(engine, (1, "yes"))
+    assert engine.end_reason == "contraindicated"
+    assert not [t for t in said if "Last time" in t or "resume" in t]
+
+
+def test_a_kept_pressure_is_not_offered_on_a_spot_just_said_to_be_sore():
+    profile = Profile(pressure={("left", "heel"): "firm", ("right", "arch"): "firm"})
+    _, out = run_script(CHECK + "> yes, my left heel\n> yes\n", profile=profile)
+    offers = [e["text"] for e in out.of("say") if e["kind"] == "question" and e["text"].startswith("Last time")]
+    assert offers == ["Last time you preferred firm pressure on the arch of your right foot. Keep that?"]
+    assert [(e["area"], e["pressure"]) for e in out.of("preference")] == [("arch", "firm")]

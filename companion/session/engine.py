@@ -5,7 +5,7 @@ actions (say this, play that earcon, record that). It never reads a clock, a mic
 the same engine runs under the text mode, the simulator and the real audio loop, and a whole session
 runs in a test in milliseconds.
 
-Stages: ``opening`` (profile carry-over, safety check, baseline measures) → ``steps`` → ``closing``
+Stages: ``opening`` (safety check, what carried over from last time, baseline measures) → ``steps`` → ``closing``
 (end-of-session ratings) → ``ended``. Questions can come at any stage (a confirmation to stop); while a
 question is open or the session is paused, step timers stand still.
 """
@@ -98,7 +98,8 @@ class Engine:
         self.budget = adapt.total(self.plan)  # the session's length, as chosen
         self.plan_budget = self.budget  # what the plan may still add up to (less the time spent going back)
         self.stage = "opening"
-        self.questions: deque[Question] = deque()
+        # what is still to be asked; a callable makes its question when its turn comes, from the answers before it
+        self.questions: deque[Question | Callable[[], Question | None]] = deque()
         self.asking: Question | None = None
         self.listening: frozenset[str] | None = None  # as last told with a Listen action; None: every command
         self.paused: str | None = None
@@ -227,8 +228,11 @@ class Engine:
     def _ask_next(self) -> list[Action]:
         if self.paused:
             return []
-        if self.questions:
-            return self._ask(self.questions.popleft())
+        while self.questions:
+            queued = self.questions.popleft()
+            question = queued if isinstance(queued, Question) else queued()
+            if question is not None:
+                return self._ask(question)
         self.asking = None
         if self.stage == "opening":
             return self._begin_steps()
@@ -275,26 +279,11 @@ class Engine:
 
     # --- opening: profile, safety, baseline --------------------------------------------------------------
     def _queue_opening(self) -> None:
+        """The opening questions, the safety check first: a contraindication ends the session before anything
+        else is asked or arranged (a resume offer, kept pressures). A spot sore last time is asked about
+        within the check, before "Is there a painful spot?"; then the resume offer, the kept pressures (not
+        raised on a spot just said to be sore) and the baseline, the last thing before the massage."""
         profile = self.options.profile
-        resume = next((p.step for p in self.plan if p.step.id == self.options.resume_at), None)
-        if resume is not None:
-            self.questions.append(Question(
-                "resume", f"Last time we stopped during {wording.work_on(resume)}. Shall we resume there?",
-                "yesno", self._resume_answer(resume.id)))
-        for foot, area in sorted(profile.sensitive):
-            self.questions.append(Question(
-                f"profile-sore-{foot}-{area}", f"Last time {wording.was_sore(foot, area)}. {wording.still_sore(foot, area)}",
-                "spot", self._still_sore(foot, area)))  # "spot": "yes, it is sore" (pain words) is a yes
-        offered = [(foot, area, pressure) for (foot, area), pressure in sorted(profile.pressure.items())
-                   # not on a spot that was sore (it stays light, see _still_sore), nor one the routine works at
-                   # that pressure anyway
-                   if not any(adapt.covers(foot, area, *spot) for spot in profile.sensitive)
-                   and {p.pressure for p in self.plan if (p.step.foot, p.step.area) == (foot, area)} - {pressure}]
-        if offered:  # one question for them all: several "Keep that?" in a row before the safety check was a lot
-            said = wording.and_list([f"{pressure} pressure {wording.pressure_on(foot, area)}" for foot, area, pressure in offered])
-            self.questions.append(Question(
-                "profile-pressure", f"Last time you preferred {said}. Keep {'that' if len(offered) == 1 else 'those'}?",
-                "yesno", self._keep_preferences(offered)))
         safety = [  # (id, question, what it asks about, what to do when a physician has cleared it anyway)
             ("circulation", "First, a short safety check. Is there a known circulation disorder, a blood clot, "
              "or diabetes affecting the feet?", "a circulation disorder, a blood clot or diabetes affecting the feet",
@@ -307,8 +296,18 @@ class Engine:
                                            record={"question": qid}))
         self.questions.append(Question("swelling", "Is there swelling in the feet or ankles?", "yesno",
                                        self._swelling_answer, record={"question": "swelling"}))
+        for foot, area in sorted(profile.sensitive):
+            self.questions.append(Question(
+                f"profile-sore-{foot}-{area}", f"Last time {wording.was_sore(foot, area)}. {wording.still_sore(foot, area)}",
+                "spot", self._still_sore(foot, area)))  # "spot": "yes, it is sore" (pain words) is a yes
         self.questions.append(Question("sore-spot", "Is there a painful spot, such as a heel spur?", "spot",
                                        self._sore_spot_answer, record={"question": "sore-spot"}))
+        resume = next((p.step for p in self.plan if p.step.id == self.options.resume_at), None)
+        if resume is not None:
+            self.questions.append(Question(
+                "resume", f"Last time we stopped during {wording.work_on(resume)}. Shall we resume there?",
+                "yesno", self._resume_answer(resume.id)))
+        self.questions.append(self._preferences_offer)
         for i, measure in enumerate(self.routine.measures):
             intro = ("Now the same ratings as last time. " if profile.last_after else
                      "Now let's agree how we'll measure circulation today. ") if i == 0 else ""
@@ -325,9 +324,9 @@ class Engine:
             changes = [adapt.skip(p, "done in the interrupted session") for p in self.plan[:first]
                        if p.active and p not in redo]
             left = wording.approx_minutes(adapt.total(self.plan))  # the welcome gave the whole session's length
-            warm_up = " and a short warm-up" if redo else ""  # the feet have cooled since
+            warm_up = ", after a short warm-up" if redo else ""  # the feet have cooled since
             return self._plan_records(changes) + [self._say(
-                f"We'll go on from there, after a short safety check{warm_up}: {left} of massage.", "confirm")]
+                f"We'll go on from there{warm_up}: {left} of massage.", "confirm")]
         return on_answer
 
     def _still_sore(self, foot: str, area: str) -> Callable[[Answer], list[Action]]:
@@ -336,11 +335,25 @@ class Engine:
                 return [Record("recovered", {"foot": foot, "area": area}), self._say("Good.", "confirm")]
             if value:  # the safety check's own question is then about other spots
                 for question in self.questions:
-                    if question.id == "sore-spot":
+                    if isinstance(question, Question) and question.id == "sore-spot":
                         question.text = "Is there any other painful spot?"
             reason = "still sore from last session" if value else "sore last session (not confirmed otherwise)"
             return self._mark_sore(foot, area, reason) + [self._say(f"I'll keep {wording.spot(foot, area)} light.", "confirm")]
         return on_answer
+
+    def _preferences_offer(self) -> Question | None:
+        """The pressures kept from last time, offered in one question (several "Keep that?" in a row were a lot)
+        once the safety check is answered: not on a spot sore last time or said to be sore today (it stays
+        light), nor one the routine works at that pressure anyway."""
+        sore = (*self.options.profile.sensitive, *self.sore)
+        offered = [(foot, area, pressure) for (foot, area), pressure in sorted(self.options.profile.pressure.items())
+                   if not any(adapt.covers(foot, area, *spot) for spot in sore)
+                   and {p.pressure for p in self.plan if (p.step.foot, p.step.area) == (foot, area)} - {pressure}]
+        if not offered:
+            return None
+        said = wording.and_list([f"{pressure} pressure {wording.pressure_on(foot, area)}" for foot, area, pressure in offered])
+        return Question("profile-pressure", f"Last time you preferred {said}. Keep {'that' if len(offered) == 1 else 'those'}?",
+                        "yesno", self._keep_preferences(offered))
 
     def _keep_preferences(self, offered: list[tuple[str, str, str]]) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:
