@@ -463,7 +463,7 @@ def test_an_interrupted_session_is_offered_to_resume_where_it_stopped():
     engine = build_engine("foot-circulation", 20, resume_at="left-arch")
     out = Collector()
     simulate(Session(engine, [out]), parse_script(SAFE + "> yes\n"), load_phrases("en"))
-    assert out.said()[5] == "Last time we stopped during the work on the arch of your left foot. Shall we resume there?"
+    assert out.said()[6] == "Last time we stopped during the work on the arch of your left foot. Shall we resume there?"
     # the leg supported and the foot warmed again (it has cooled since), then on from where it stopped
     assert [s["id"] for s in out.of("step")][:3] == ["position", "left-warm", "left-arch"]
     fresh = build_engine("foot-circulation", 20, resume_at="left-arch")
@@ -723,9 +723,23 @@ def test_help_and_where_during_a_question_ask_it_again():
     engine = build_engine("foot-circulation", 20)
     engine.start(0)
     said = talk(engine, (1, "help"), (2, "where am i"))
-    question = "First, a short safety check. Is there a known circulation disorder, a blood clot, or diabetes " \
-               "affecting the feet? Say yes or no."
+    question = "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet? Say yes or no."
     assert said[1] == said[3] == question and engine.asking.tries == 1
+
+
+def test_a_questions_introduction_is_said_once_not_when_it_is_asked_again():
+    engine = build_engine("foot-circulation", 20)
+    started = [a.text for a in engine.start(0) if isinstance(a, Say)]
+    question = "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet? Say yes or no."
+    assert started[1:] == ["First, a short safety check.", question]
+    again = talk(engine, (1, "mm hmm"), (2, "help"), (3, "where am i"), (4, "say that again"), (40, "pause"),
+                 (41, "resume"))
+    assert again.count(question) == 6  # not understood, help, where, repeat, the reminder at 34 s, resume
+    assert not [t for t in again if "safety check." in t and "First" in t]
+    said = talk(engine, *[(50, "no")] * 4)
+    assert said[-2:] == ["Now let's agree how we'll measure circulation today.",
+                         "Rate the warmth of the feet from one, cold, to five, warm."]
+    assert talk(engine, (51, "banana"))[-1] == "Rate the warmth of the feet from one, cold, to five, warm."
 
 
 def test_a_spot_still_sore_makes_the_painful_spot_question_about_other_spots():
@@ -746,15 +760,14 @@ def test_the_safety_check_comes_before_what_carried_over_from_last_time():
         talk(engine, (t, words))
         questions.append(engine.asking.text)
     assert questions == [
-        "First, a short safety check. Is there a known circulation disorder, a blood clot, or diabetes affecting "
-        "the feet? Say yes or no.",
+        "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet? Say yes or no.",
         "Is there an open wound, a skin condition or an infection on the feet? Say yes or no.",
         "Is there swelling in the feet or ankles?",
         "Last time your left heel was sore. Is it still sore?",
         "Is there any other painful spot?",
         "Last time we stopped during the work on the arch of your left foot. Shall we resume there?",
         "Last time you preferred firm pressure on the arch of your right foot. Keep that?",
-        "Now the same ratings as last time. Rate the warmth of the feet from one, cold, to five, warm.",
+        "Rate the warmth of the feet from one, cold, to five, warm.",
     ]
 
 

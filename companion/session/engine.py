@@ -76,6 +76,7 @@ class Question:
     record: dict[str, object] = field(default_factory=dict)
     asked_at: float = 0.0  # session time it was last said
     reminders: int = 0
+    intro: str = ""  # said before it the first time only ("First, a short safety check."), not when asked again
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,9 @@ class Engine:
         self.asking = question
         question.tries += counted
         question.asked_at = self.now
-        return [self._say(question.text, "question")]
+        intro = [self._say(question.intro, "announce")] if question.intro else []
+        question.intro = ""
+        return intro + [self._say(question.text, "question")]
 
     def _remind(self) -> list[Action]:
         """Ask an unanswered question again: the person may not have heard it, or have stepped away. After
@@ -285,15 +288,14 @@ class Engine:
         raised on a spot just said to be sore) and the baseline, the last thing before the massage."""
         profile = self.options.profile
         safety = [  # (id, question, what it asks about, what to do when a physician has cleared it anyway)
-            ("circulation", "First, a short safety check. Is there a known circulation disorder, a blood clot, "
-             "or diabetes affecting the feet?", "a circulation disorder, a blood clot or diabetes affecting the feet",
-             ""),
+            ("circulation", "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet?",
+             "a circulation disorder, a blood clot or diabetes affecting the feet", ""),
             ("skin", "Is there an open wound, a skin condition or an infection on the feet?",
              "an open wound, a skin condition or an infection", "Work around any wound or infected skin, never over it."),
         ]
-        for qid, text, why, care in safety:
+        for i, (qid, text, why, care) in enumerate(safety):
             self.questions.append(Question(qid, text + " Say yes or no.", "yesno", self._contraindication(why, care),
-                                           record={"question": qid}))
+                                           record={"question": qid}, intro="" if i else "First, a short safety check."))
         self.questions.append(Question("swelling", "Is there swelling in the feet or ankles?", "yesno",
                                        self._swelling_answer, record={"question": "swelling"}))
         for foot, area in sorted(profile.sensitive):
@@ -309,10 +311,10 @@ class Engine:
                 "yesno", self._resume_answer(resume.id)))
         self.questions.append(self._preferences_offer)
         for i, measure in enumerate(self.routine.measures):
-            intro = ("Now the same ratings as last time. " if profile.last_after else
-                     "Now let's agree how we'll measure circulation today. ") if i == 0 else ""
-            self.questions.append(self._rating_question(measure.id, "before", intro +
-                f"Rate the {measure.label} from one, {measure.low}, to five, {measure.high}."))
+            intro = ("Now the same ratings as last time." if profile.last_after else
+                     "Now let's agree how we'll measure circulation today.") if i == 0 else ""
+            self.questions.append(self._rating_question(
+                measure.id, "before", f"Rate the {measure.label} from one, {measure.low}, to five, {measure.high}.", intro))
 
     def _resume_answer(self, step_id: str) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:
@@ -434,11 +436,11 @@ class Engine:
         return self._mark_sore(foot, area, "painful spot reported in the safety check") + [
             self._say(f"Thank you. I'll keep {wording.spot(foot, area)} light and skip the point work there.", "confirm")]
 
-    def _rating_question(self, measure: str, when: str, text: str) -> Question:
+    def _rating_question(self, measure: str, when: str, text: str, intro: str = "") -> Question:
         def on_answer(value: Answer) -> list[Action]:
             self.ratings[when][measure] = value if isinstance(value, int) else None
             return [Record("rating", {"measure": measure, "value": self.ratings[when][measure], "when": when})]
-        return Question(f"rating-{when}-{measure}", text, "number", on_answer)
+        return Question(f"rating-{when}-{measure}", text, "number", on_answer, intro=intro)
 
     # --- steps ----------------------------------------------------------------------------------------------
     def _begin_steps(self) -> list[Action]:
@@ -873,9 +875,9 @@ class Engine:
         self.asking = None
         self.questions.clear()
         for i, measure in enumerate(self.routine.measures):
-            intro = "Now let's rate how the feet feel, from one to five. " if i == 0 else ""
-            self.questions.append(self._rating_question(measure.id, "after", intro +
-                f"The {measure.label}, from one, {measure.low}, to five, {measure.high}?"))
+            intro = "Now let's rate how the feet feel, from one to five." if i == 0 else ""
+            self.questions.append(self._rating_question(
+                measure.id, "after", f"The {measure.label}, from one, {measure.low}, to five, {measure.high}?", intro))
         first = "The massage is complete. " if reason == "routine complete" else "We'll stop the massage here. "
         return [Earcon("step"), self._say(first + "Rest the feet for a moment.", "announce")] + self._ask_next()
 
