@@ -784,3 +784,27 @@ def test_a_kept_pressure_is_not_offered_on_a_spot_just_said_to_be_sore():
     offers = [e["text"] for e in out.of("say") if e["kind"] == "question" and e["text"].startswith("Last time")]
     assert offers == ["Last time you preferred firm pressure on the arch of your right foot. Keep that?"]
     assert [(e["area"], e["pressure"]) for e in out.of("preference")] == [("arch", "firm")]
+
+
+def test_pain_naming_two_spots_during_the_steps_keeps_each_light():
+    engine = opened()
+    said = talk(engine, (200, "my left heel and my right arch hurt"))  # during the left palm warming
+    assert said[-1] == ("Ease off now. I'll keep your left heel and the arch of your right foot light from here and "
+                       "skip the point work there. Go on gently: palm warming.")
+    assert set(engine.sore) == {("left", "heel"), ("right", "arch")} and engine.pain_reports == 1
+    skipped = {p.step.id for p in engine.plan if not p.active}
+    assert {"left-heel", "right-arch"} <= skipped
+    said = talk(engine, (230, "pain in my right arch and my left toes"))  # the arch again: left alone now
+    assert said[-1] == ("Ease off now. We'll leave the arch of your right foot alone for the rest of the session. "
+                       "I'll keep your left toes light from here and skip the point work there. Go on gently: "
+                       "palm warming.")
+    assert engine.sore[("right", "arch")] == 2 and engine.sore[("left", "toes")] == 1
+
+
+def test_a_refined_pain_report_marks_every_spot_it_names():
+    engine = opened()
+    talk(engine, (200, "pain in my left"))
+    said = [a.text for a in engine.handle(Heard(Intent("pain", foot="left", area="heel", others=(("right", "arch"),),
+                                                       refines=True), 201)) if isinstance(a, Say)]
+    assert said == ["I'll keep your left heel and the arch of your right foot light too."]
+    assert set(engine.sore) == {("left", "whole"), ("left", "heel"), ("right", "arch")} and engine.pain_reports == 1

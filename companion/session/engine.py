@@ -66,6 +66,13 @@ def spot_of(intent: Intent) -> tuple[str | None, str | None]:
             intent.value if intent.name == "area" else intent.area)
 
 
+def named_spots(first: tuple[str | None, str | None], others: tuple[tuple[str | None, str | None], ...],
+                foot: str, area: str) -> list[tuple[str, str]]:
+    """Each spot said at once ("my left heel and my right arch"), once, a foot or area not said taken as
+    ``foot`` or ``area``."""
+    return list(dict.fromkeys((f or foot, a or area) for f, a in (first, *others)))
+
+
 @dataclass
 class Question:
     id: str
@@ -412,10 +419,10 @@ class Engine:
             return []
         foot, area = self.slots
         if self.other_spots:  # several at once: each kept light (an unnamed foot: both; an unnamed area: the foot)
-            spots = [(f or "both", a or "whole") for f, a in (self.slots, *self.other_spots)]
-            out = [a for f, ar in spots for a in self._mark_sore(f, ar, "painful spot reported in the safety check")]
-            names = wording.and_list([wording.spot(f, a) for f, a in spots])
-            return out + [self._say(f"Thank you. I'll keep {names} light and skip the point work there.", "confirm")]
+            spots = named_spots(self.slots, self.other_spots, "both", "whole")
+            out = self._mark_spots(spots, "painful spot reported in the safety check")
+            return out + [self._say(f"Thank you. I'll keep {self._spot_names(spots)} light and skip the point work "
+                                    "there.", "confirm")]
         if foot is None:
             self.questions.appendleft(Question("sore-foot", "Which foot: left, right or both?", "foot",
                                                lambda answer: self._sore_foot(answer, area or self.slots[1]),
@@ -759,30 +766,34 @@ class Engine:
         if planned is None:  # no touch under way (questions, ratings): ease off, then the open question again
             return [self._say("Ease off now and take your time.", "warning")] + self._ask_again()
         step = planned.step
-        foot = intent.foot or step.foot
-        area = intent.area or step.area
+        spots = named_spots(spot_of(intent), intent.others, step.foot, step.area)  # "my left heel and right arch"
+        foot, area = spots[0]
         named = bool(intent.foot or intent.area)  # unnamed, it is the spot of the report just made, even in a new step
         if self.last_pain is not None and self.now - self.last_pain[0] <= SAME_PAIN_S and \
                 (not named or self.last_pain[1] == (foot, area)):
             self.last_pain = (self.now, (foot, area), self.last_pain[2])
             return [self._say(self.last_pain[2], "warning")] + self._ask_again()  # its reply again: this one cut it off
         self.pain_reports += 1
-        where = wording.spot(foot, area)
         if not (step.touches or named):  # the soak: nothing is marked sore unless named
             reply = "Take your time. If a spot hurts, say where: for example, pain in my left heel."
-        elif self.sore.get((foot, area), 0) >= 1:
-            out += self._mark_sore(foot, area, "pain reported")
-            changes = adapt.skip_area(self.plan, self.index, foot, area, f"pain reported twice at {where}")
-            out += self._plan_records(changes)
-            reply = f"Ease off now. We'll leave {where} alone for the rest of the session."
-            if not any(p.active for p in self.plan[self.index :]):  # nothing left to massage: not "complete"
-                return out + [self._say(reply, "warning")] + self._closing("ended after repeated pain")
         else:
-            marked = self._mark_sore(foot, area, "pain reported")
-            skips = any(isinstance(a, Record) and a.data.get("change") == "skip" for a in marked)
-            point_work = " and skip the point work there" if skips else ""
-            out += marked
-            reply = f"Ease off now. I'll keep {where} light from here{point_work}."
+            again = [spot for spot in spots if self.sore.get(spot, 0) >= 1]  # a second report there
+            first = [spot for spot in spots if spot not in again]
+            reply = "Ease off now."
+            if again:
+                for sore_foot, sore_area in again:
+                    out += self._mark_sore(sore_foot, sore_area, "pain reported") + self._plan_records(adapt.skip_area(
+                        self.plan, self.index, sore_foot, sore_area,
+                        f"pain reported twice at {wording.spot(sore_foot, sore_area)}"))
+                reply += f" We'll leave {self._spot_names(again)} alone for the rest of the session."
+            if first:
+                marked = self._mark_spots(first, "pain reported")
+                skips = any(isinstance(a, Record) and a.data.get("change") == "skip" for a in marked)
+                point_work = " and skip the point work there" if skips else ""
+                out += marked
+                reply += f" I'll keep {self._spot_names(first)} light from here{point_work}."
+            if again and not any(p.active for p in self.plan[self.index :]):  # nothing left to massage: not "complete"
+                return out + [self._say(reply, "warning")] + self._closing("ended after repeated pain")
         if step.touches and planned.active:  # the pain cut its instruction short: what to go on with
             reply += f" Go on gently: {step.technique}."
         self.last_pain = (self.now, (foot, area), reply)
@@ -799,11 +810,21 @@ class Engine:
         planned = self.current
         if planned is None:
             return []
-        foot, area = intent.foot or planned.step.foot, intent.area or planned.step.area
-        if (foot, area) in self.sore:
+        spots = [spot for spot in named_spots(spot_of(intent), intent.others, planned.step.foot, planned.step.area)
+                 if spot not in self.sore]
+        if not spots:
             return []
-        return self._mark_sore(foot, area, "pain reported") + [
-            self._say(f"I'll keep {wording.spot(foot, area)} light too.", "warning")]
+        return self._mark_spots(spots, "pain reported") + [
+            self._say(f"I'll keep {self._spot_names(spots)} light too.", "warning")]
+
+    def _mark_spots(self, spots: list[tuple[str, str]], reason: str) -> list[Action]:
+        """Mark each of several spots said at once sore (see _mark_sore)."""
+        return [action for foot, area in spots for action in self._mark_sore(foot, area, reason)]
+
+    @staticmethod
+    def _spot_names(spots: list[tuple[str, str]]) -> str:
+        """"your left heel and the arch of your right foot"."""
+        return wording.and_list([wording.spot(foot, area) for foot, area in spots])
 
     def _ask_again(self) -> list[Action]:
         """The open question once more, after an interruption (unless paused: resume asks it)."""
