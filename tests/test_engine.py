@@ -486,12 +486,12 @@ def test_while_a_question_is_open_the_session_listens_for_its_answers_and_the_co
     _, out = run_script(SAFE + RATINGS)
     listens = [(t, a.intents) for t, a in out.actions if isinstance(a, Listen)]
     assert listens[0][0] == 0 and {"yes", "no", "pain", "stop", "pause", "skip", "repeat"} <= listens[0][1]
-    assert not {"number", "more_time", "more_pressure", "back"} & listens[0][1]
+    assert not {"number", "more_time", "more_pressure", "back", "next_foot"} & listens[0][1]
     numbers = next(intents for _, intents in listens if intents and "number" in intents)
     assert "yes" not in numbers and "pain" in numbers
     first_step = out.of("step")[0]["t"]
     steps = [intents for t, intents in listens if t == first_step][-1]  # the questions are answered at once
-    assert {"pause", "pain", "more_time", "more_pressure", "back", "where"} <= steps
+    assert {"pause", "pain", "more_time", "more_pressure", "back", "next_foot", "where"} <= steps
     assert not {"yes", "no", "number", "foot", "area"} & steps
     assert all(a != b for (_, a), (_, b) in zip(listens, listens[1:])), "a Listen only when it changes"
 
@@ -808,3 +808,38 @@ def test_a_refined_pain_report_marks_every_spot_it_names():
                                                        refines=True), 201)) if isinstance(a, Say)]
     assert said == ["I'll keep your left heel and the arch of your right foot light too."]
     assert set(engine.sore) == {("left", "whole"), ("left", "heel"), ("right", "arch")} and engine.pain_reports == 1
+
+
+def test_next_foot_skips_the_rest_of_this_foot_and_begins_the_other():
+    engine, out = run_script(SAFE + RATINGS + "03:20 next foot\n")  # in the left palm warming (3:00-4:15)
+    assert [(s["t"], s["id"]) for s in out.of("step")][2:4] == [(180, "left-warm"), (200, "right-warm")]
+    assert not [s for s in out.of("step") if s["t"] > 200 and s["foot"] == "left"]
+    skipped = [p for p in out.of("plan") if p["change"] == "skip"]
+    assert {p["step"] for p in skipped} == {p.step.id for p in engine.plan if p.step.foot == "left"}
+    assert {p["reason"] for p in skipped} == {"asked for the next foot"}
+    said = [e["text"] for e in out.of("say") if e["t"] == 200]
+    assert said[0] == "Skipping the rest of the left foot." and said[1].startswith("Now the right foot.")
+    assert [e["intent"] for e in out.of("intent") if e["t"] == 200] == ["next_foot"]
+
+
+def test_next_foot_gives_back_the_time_taken_from_later_steps():
+    _, out = run_script(SAFE + RATINGS + "03:10 more time\n03:20 more time\n03:30 switch feet\n")
+    assert "Skipping the rest of the left foot. I've given the time to the steps I shortened before." in out.said()
+    durations = {s["id"]: s["duration"] for s in out.of("step") if s["foot"] == "right"}
+    assert durations["right-heel"] == durations["right-ankle"] == 30  # shortened by "more time", given back
+
+
+@pytest.mark.parametrize(("script", "reply"), [
+    ("00:30 next foot\n", "This part is for both feet. Say skip for the next step."),  # the soak
+    ("15:00 move on to the other foot\n", "The right foot is the last one. Say skip for the next step."),
+])
+def test_next_foot_where_there_is_no_other_foot_says_so_and_goes_on(script, reply):
+    _, plain = run_script(SAFE + RATINGS)
+    _, out = run_script(SAFE + RATINGS + script)
+    assert reply in out.said()
+    assert out.of("step") == plain.of("step") and not out.of("plan")
+
+
+def test_next_foot_is_in_the_help():
+    engine = opened()
+    assert "next foot" in talk(engine, (200, "help"))[-1]

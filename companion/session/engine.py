@@ -44,7 +44,7 @@ VOICE_INTENTS = {"slower": ("rate", -1), "faster": ("rate", 1), "louder": ("volu
 # What works while a question is open, besides its answers (see _heard).
 QUESTION_COMMANDS = ("skip", "pain", "stop", "pause", "resume", "help", "repeat", "where", *VOICE_INTENTS)
 # What works during the massage steps: every command, no answers (a lone "yes", "four" or "both" does nothing).
-STEP_COMMANDS = (*QUESTION_COMMANDS, "back", "more_time", "less_time", "more_pressure", "less_pressure")
+STEP_COMMANDS = (*QUESTION_COMMANDS, "back", "next_foot", "more_time", "less_time", "more_pressure", "less_pressure")
 # "Halfway" and "Ten seconds left. Next: …" only in steps this long: in a 30-s step the announcement (≈ 20 s
 # with the slow "clear" voice) and those two left no quiet at all, and the next announcement came 6-18 s late.
 TIMED_CUES_FROM_S = 60.0
@@ -576,7 +576,7 @@ class Engine:
             return [record] + self._answer(intent)
         if self.stage != "steps":
             return [record]
-        handlers = {"skip": self._skip, "back": self._back, "more_time": self._more_time,
+        handlers = {"skip": self._skip, "back": self._back, "next_foot": self._next_foot, "more_time": self._more_time,
                     "less_time": self._less_time, "more_pressure": lambda: self._pressure(intent, +1),
                     "less_pressure": lambda: self._pressure(intent, -1)}
         if intent.name in handlers:
@@ -671,6 +671,26 @@ class Engine:
         return [Record("plan", {"change": "skip", "step": planned.step.id, "reason": "asked to skip"})] + \
             self._plan_records(given) + [Say("Skipping." + (" I've given the time to the steps I shortened before."
                                                            if given else ""), "confirm")]
+
+    def _next_foot(self) -> list[Action]:
+        """The rest of this foot's steps skipped, on to the other foot's first step; their time goes back to
+        the steps shortened before, as after "skip"."""
+        planned = self.plan[self.index]
+        foot = planned.step.foot
+        if foot == "both":
+            return [Say("This part is for both feet. Say skip for the next step.", "confirm")]
+        other = "right" if foot == "left" else "left"
+        first = next((i for i in range(self.index + 1, len(self.plan))
+                      if self.plan[i].active and self.plan[i].step.foot == other), None)
+        if first is None:
+            return [Say(f"The {foot} foot is the last one. Say skip for the next step.", "confirm")]
+        reason = "asked for the next foot"
+        planned.duration = self.elapsed  # it ends now, after the time it took
+        rest = [adapt.skip(p, reason) for p in self.plan[self.index + 1 : first] if p.active and p.step.foot == foot]
+        given = adapt.give_back(self.plan, self.index, self.plan_budget, "time given back after moving to the next foot")
+        return [Record("plan", {"change": "skip", "step": planned.step.id, "reason": reason})] + \
+            self._plan_records(rest + given) + [Say(f"Skipping the rest of the {foot} foot." + (
+                " I've given the time to the steps I shortened before." if given else ""), "confirm")]
 
     def _sore_under(self, planned: PlannedStep) -> bool:
         """Whether a step works on a spot marked sore in this session."""
