@@ -667,7 +667,8 @@ class Engine:
     def _skip(self) -> list[Action]:
         planned = self.plan[self.index]
         planned.duration = self.elapsed  # it ends now, after the time it took
-        given = adapt.give_back(self.plan, self.index, self.plan_budget, f"time given back after skipping {planned.step.id}")
+        given = adapt.give_back(self.plan, self.index, self.plan_budget,
+                                f"time given back after skipping {wording.work_on(planned.step)}")
         return [Record("plan", {"change": "skip", "step": planned.step.id, "reason": "asked to skip"})] + \
             self._plan_records(given) + [Say("Skipping." + (" I've given the time to the steps I shortened before."
                                                            if given else ""), "confirm")]
@@ -719,7 +720,8 @@ class Engine:
         return out + self._begin_step(target, previous=None)
 
     def _more_time(self) -> list[Action]:
-        changes = adapt.extend(self.plan, self.index, EXTRA_SECONDS, self.plan_budget)
+        changes = adapt.extend(self.plan, self.index, EXTRA_SECONDS, self.plan_budget,
+                               wording.work_on(self.plan[self.index].step))
         self.fired.discard("ten")
         return self._plan_records(changes) + [
             Say("Thirty more seconds here." + self._shortened(changes) + self._overrun(), "confirm")]
@@ -738,7 +740,8 @@ class Engine:
         return f" The session will now run {wording.duration_words(over)} longer than planned." if over >= 5 else ""
 
     def _less_time(self) -> list[Action]:
-        changes = adapt.shorten(self.plan, self.index, EXTRA_SECONDS, self.elapsed, self.plan_budget)
+        changes = adapt.shorten(self.plan, self.index, EXTRA_SECONDS, self.elapsed, self.plan_budget,
+                                wording.work_on(self.plan[self.index].step))
         if not changes:
             return [Say("This step is nearly over already.", "confirm")]
         # the cues of the shorter step that are now behind us are not said late, one after the other
