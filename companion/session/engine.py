@@ -287,7 +287,7 @@ class Engine:
                 "foot": "Please say left, right or both.", "area": "Please say toes, ball, arch, heel, ankle, or the whole foot."}
         return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {hint[question.expects]}", "warning")] + self._ask(question)
 
-    # --- opening: profile, safety, baseline --------------------------------------------------------------
+    # --- opening: safety check, what carried over, baseline ----------------------------------------------
     def _queue_opening(self) -> None:
         """The opening questions, the safety check first: a contraindication ends the session before anything
         else is asked or arranged (a resume offer, kept pressures). A spot sore last time is asked about
@@ -320,8 +320,8 @@ class Engine:
         for i, measure in enumerate(self.routine.measures):
             intro = ("Now the same ratings as last time." if profile.last_after else
                      "Now let's agree how we'll measure circulation today.") if i == 0 else ""
-            self.questions.append(self._rating_question(
-                measure.id, "before", f"Rate the {measure.label} from one, {measure.low}, to five, {measure.high}.", intro))
+            text = f"Rate the {measure.label} from one, {measure.low}, to five, {measure.high}."
+            self.questions.append(self._rating_question(measure.id, "before", text, intro))
 
     def _resume_answer(self, step_id: str) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:
@@ -360,9 +360,11 @@ class Engine:
                    and {p.pressure for p in self.plan if (p.step.foot, p.step.area) == (foot, area)} - {pressure}]
         if not offered:
             return None
-        said = wording.and_list([f"{pressure} pressure {wording.pressure_on(foot, area)}" for foot, area, pressure in offered])
-        return Question("profile-pressure", f"Last time you preferred {said}. Keep {'that' if len(offered) == 1 else 'those'}?",
-                        "yesno", self._keep_preferences(offered))
+        said = wording.and_list([f"{pressure} pressure {wording.pressure_on(foot, area)}"
+                                 for foot, area, pressure in offered])
+        keep = "that" if len(offered) == 1 else "those"
+        return Question("profile-pressure", f"Last time you preferred {said}. Keep {keep}?", "yesno",
+                        self._keep_preferences(offered))
 
     def _keep_preferences(self, offered: list[tuple[str, str, str]]) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:
@@ -688,7 +690,8 @@ class Engine:
         reason = "asked for the next foot"
         planned.duration = self.elapsed  # it ends now, after the time it took
         rest = [adapt.skip(p, reason) for p in self.plan[self.index + 1 : first] if p.active and p.step.foot == foot]
-        given = adapt.give_back(self.plan, self.index, self.plan_budget, "time given back after moving to the next foot")
+        given = adapt.give_back(self.plan, self.index, self.plan_budget,
+                                f"time given back after moving to the {other} foot")
         return [Record("plan", {"change": "skip", "step": planned.step.id, "reason": reason})] + \
             self._plan_records(rest + given) + [Say(f"Skipping the rest of the {foot} foot." + (
                 " I've given the time to the steps I shortened before." if given else ""), "confirm")]
@@ -920,8 +923,8 @@ class Engine:
         self.questions.clear()
         for i, measure in enumerate(self.routine.measures):
             intro = "Now let's rate how the feet feel, from one to five." if i == 0 else ""
-            self.questions.append(self._rating_question(
-                measure.id, "after", f"The {measure.label}, from one, {measure.low}, to five, {measure.high}?", intro))
+            text = f"The {measure.label}, from one, {measure.low}, to five, {measure.high}?"
+            self.questions.append(self._rating_question(measure.id, "after", text, intro))
         first = "The massage is complete. " if reason == "routine complete" else "We'll stop the massage here. "
         return [Earcon("step"), self._say(first + "Rest the feet for a moment.", "announce")] + self._ask_next()
 
