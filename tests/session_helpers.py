@@ -9,7 +9,8 @@ from companion.session.events import Action
 from companion.session.profile import Profile
 from companion.speech.phrases import load_phrases
 
-SAFE = "> no\n> no\n> no\n> no\n"  # circulation, skin, swelling, painful spot
+CHECK = "> no\n> no\n> no\n"  # circulation, skin, swelling (then a returning client's sore spots)
+SAFE = CHECK + "> no\n"  # ... and the painful spot
 
 
 class Collector:

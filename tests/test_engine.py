@@ -10,7 +10,7 @@ from companion.session import wording
 from companion.session.intents import Intent
 from companion.session.profile import Profile
 from companion.speech.phrases import load_phrases
-from session_helpers import SAFE, Collector, run_script, step_at
+from session_helpers import CHECK, SAFE, Collector, run_script, step_at
 
 RATINGS = "> 2\n> three\n> 4\n> 2\n"
 BUDGET = 20 * 60
@@ -372,14 +372,14 @@ def test_ratings_accept_words_and_digits_skip_and_ask_unclear_answers_twice_more
 
 def test_last_sessions_sore_spots_and_preferences_are_offered_again():
     profile = Profile(sensitive={("left", "heel")}, pressure={("right", "arch"): "firm"})
-    _, out = run_script("> yes\n> yes\n" + SAFE, profile=profile)
+    _, out = run_script(CHECK + "> yes\n> no\n> yes\n", profile=profile)
     questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
-    assert questions[0] == "Last time your left heel was sore. Is it still sore?"
-    assert questions[1] == "Last time you preferred firm pressure on the arch of your right foot. Keep that?"
+    assert questions[3] == "Last time your left heel was sore. Is it still sore?"
+    assert questions[5] == "Last time you preferred firm pressure on the arch of your right foot. Keep that?"
     arch = [s for s in out.of("step") if s["id"] == "right-arch"][0]
     assert arch["pressure"] == "firm"
     assert "left-heel" not in [s["id"] for s in out.of("step")]
-    _, healed = run_script("> no\n> no\n" + SAFE, profile=profile)
+    _, healed = run_script(CHECK + "> no\n> no\n> no\n", profile=profile)
     assert healed.of("recovered") == [{"t": 0, "type": "recovered", "foot": "left", "area": "heel"}]
     assert "left-heel" in [s["id"] for s in healed.of("step")]
 
@@ -389,7 +389,7 @@ def test_a_preference_on_a_spot_that_hurt_is_forgotten_and_not_offered():
     assert "Firmer: firm pressure on the ball of your left foot from now on." in out.said()
     assert [(e["area"], e["pressure"]) for e in out.of("preference")] == [("ball", "firm"), ("ball", None)]
     profile = Profile(sensitive={("left", "ball")}, pressure={("left", "ball"): "firm", ("right", "arch"): "firm"})
-    _, later = run_script("> yes\n> yes\n" + SAFE, profile=profile)
+    _, later = run_script(CHECK + "> yes\n> no\n> yes\n", profile=profile)
     questions = [e["text"] for e in later.of("say") if e["kind"] == "question"]
     assert [q for q in questions if q.startswith("Last time")] == [
         "Last time the ball of your left foot was sore. Is it still sore?",
@@ -409,9 +409,9 @@ def test_more_pressure_on_a_whole_foot_step_says_what_changes():
 
 def test_a_whole_foot_preference_is_said_as_the_strokes_it_covers():
     profile = Profile(pressure={("right", "whole"): "firm"})
-    _, out = run_script("> yes\n" + SAFE, profile=profile)
+    _, out = run_script(SAFE + "> yes\n", profile=profile)
     questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
-    assert questions[0] == "Last time you preferred firm pressure for the strokes over your right foot. Keep that?"
+    assert questions[4] == "Last time you preferred firm pressure for the strokes over your right foot. Keep that?"
     pressures = {s["id"]: s["pressure"] for s in out.of("step")}
     assert pressures["right-toe-to-ankle"] == "firm" and pressures["right-toes"] == "medium"
 
@@ -419,12 +419,13 @@ def test_a_whole_foot_preference_is_said_as_the_strokes_it_covers():
 def test_sore_spots_carried_over_are_named_as_a_person_says_them():
     profile = Profile(sensitive={("left", "ball"), ("right", "toes"), ("both", "top")},
                       pressure={("left", "arch"): "light"})
-    _, out = run_script("> yes\n> yes\n> yes\n> yes\n" + SAFE + "04:00 harder\n", profile=profile)
+    _, out = run_script(CHECK + "> yes\n> yes\n> yes\n> no\n> yes\n04:00 harder\n", profile=profile)
     questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
-    assert questions[:4] == ["Last time the top of each foot was sore. Are they still sore?",
-                             "Last time the ball of your left foot was sore. Is it still sore?",
-                             "Last time your right toes were sore. Are they still sore?",
-                             "Last time you preferred light pressure on the arch of your left foot. Keep that?"]
+    assert questions[3:8] == ["Last time the top of each foot was sore. Are they still sore?",
+                              "Last time the ball of your left foot was sore. Is it still sore?",
+                              "Last time your right toes were sore. Are they still sore?",
+                              "Is there any other painful spot?",
+                              "Last time you preferred light pressure on the arch of your left foot. Keep that?"]
     said = out.said()
     assert "I'll keep the ball of your left foot light." in said
     assert "I'll keep it light: the top of each foot was sore today." in said
@@ -461,13 +462,13 @@ def test_an_interrupted_session_is_offered_to_resume_where_it_stopped():
 
     engine = build_engine("foot-circulation", 20, resume_at="left-arch")
     out = Collector()
-    simulate(Session(engine, [out]), parse_script("> yes\n" + SAFE), load_phrases("en"))
-    assert out.said()[1] == "Last time we stopped during the work on the arch of your left foot. Shall we resume there?"
+    simulate(Session(engine, [out]), parse_script(SAFE + "> yes\n"), load_phrases("en"))
+    assert out.said()[6] == "Last time we stopped during the work on the arch of your left foot. Shall we resume there?"
     # the leg supported and the foot warmed again (it has cooled since), then on from where it stopped
     assert [s["id"] for s in out.of("step")][:3] == ["position", "left-warm", "left-arch"]
     fresh = build_engine("foot-circulation", 20, resume_at="left-arch")
     again = Collector()
-    simulate(Session(fresh, [again]), parse_script("> no\n" + SAFE), load_phrases("en"))
+    simulate(Session(fresh, [again]), parse_script(SAFE + "> no\n"), load_phrases("en"))
     assert again.of("step")[0]["id"] == "soak"
 
 
@@ -485,12 +486,12 @@ def test_while_a_question_is_open_the_session_listens_for_its_answers_and_the_co
     _, out = run_script(SAFE + RATINGS)
     listens = [(t, a.intents) for t, a in out.actions if isinstance(a, Listen)]
     assert listens[0][0] == 0 and {"yes", "no", "pain", "stop", "pause", "skip", "repeat"} <= listens[0][1]
-    assert not {"number", "more_time", "more_pressure", "back"} & listens[0][1]
+    assert not {"number", "more_time", "more_pressure", "back", "next_foot"} & listens[0][1]
     numbers = next(intents for _, intents in listens if intents and "number" in intents)
     assert "yes" not in numbers and "pain" in numbers
     first_step = out.of("step")[0]["t"]
     steps = [intents for t, intents in listens if t == first_step][-1]  # the questions are answered at once
-    assert {"pause", "pain", "more_time", "more_pressure", "back", "where"} <= steps
+    assert {"pause", "pain", "more_time", "more_pressure", "back", "next_foot", "where"} <= steps
     assert not {"yes", "no", "number", "foot", "area"} & steps
     assert all(a != b for (_, a), (_, b) in zip(listens, listens[1:])), "a Listen only when it changes"
 
@@ -590,9 +591,9 @@ def test_a_sped_up_session_waits_as_long_in_real_time_for_an_answer():
 def test_a_resumed_session_names_the_foot_once_and_replies_to_keep_that():
     engine = build_engine("foot-circulation", 20, Profile(pressure={("left", "heel"): "light"}), resume_at="left-heel")
     engine.start(0)
-    said = talk(engine, *[(0, w) for w in ("yes", "yes", "no", "no", "no", "no", "3", "3", "3", "3")])
+    said = talk(engine, *[(0, w) for w in ("no", "no", "no", "no", "yes", "yes", "3", "3", "3", "3")])
     assert "Good: light pressure there again." in said
-    assert "We'll go on from there, after a short safety check and a short warm-up: about fourteen minutes of massage." in said
+    assert "We'll go on from there, after a short warm-up: about fourteen minutes of massage." in said
     said += talk(engine, (200, "where am i"))
     first = next(t for t in said if t.startswith("Now the left foot."))
     assert first.startswith("Now the left foot. Warming the tissue. Palm warming")
@@ -617,7 +618,7 @@ def test_a_doubtful_answer_to_a_contraindication_does_not_count_as_no(answer):
 
 def test_it_is_sore_answers_is_it_still_sore_with_yes():
     profile = Profile(sensitive={("left", "heel")})
-    _, out = run_script("> yes, it is sore\n" + SAFE, profile=profile)
+    _, out = run_script(CHECK + "> yes, it is sore\n> no\n", profile=profile)
     assert "I'll keep your left heel light." in out.said()
     assert not [t for t in out.said() if t.startswith("Ease off")]
 
@@ -653,14 +654,14 @@ def test_less_time_takes_whole_five_seconds_and_leaves_no_stale_cues():
 
 def test_preferences_are_offered_in_one_question_and_not_when_the_routine_uses_that_pressure_anyway():
     profile = Profile(pressure={("right", "arch"): "firm", ("left", "whole"): "medium", ("left", "ball"): "medium"})
-    _, out = run_script("> yes\n" + SAFE, profile=profile)
+    _, out = run_script(SAFE + "> yes\n", profile=profile)
     questions = [e["text"] for e in out.of("say") if e["kind"] == "question"]
-    assert questions[0] == ("Last time you preferred medium pressure for the strokes over your left foot and firm "
+    assert questions[4] == ("Last time you preferred medium pressure for the strokes over your left foot and firm "
                             "pressure on the arch of your right foot. Keep those?")  # the ball is medium anyway
     assert "Good: the same pressures in those places again." in out.said()
     pressures = {s["id"]: s["pressure"] for s in out.of("step")}
     assert pressures["right-arch"] == "firm" and pressures["left-toe-to-ankle"] == "medium"
-    _, declined = run_script("> no\n" + SAFE, profile=profile)
+    _, declined = run_script(SAFE + "> no\n", profile=profile)
     assert sorted((e["area"], e["pressure"]) for e in declined.of("preference")) == [("arch", None), ("whole", None)]
 
 
@@ -722,11 +723,123 @@ def test_help_and_where_during_a_question_ask_it_again():
     engine = build_engine("foot-circulation", 20)
     engine.start(0)
     said = talk(engine, (1, "help"), (2, "where am i"))
-    question = "First, a short safety check. Is there a known circulation disorder, a blood clot, or diabetes " \
-               "affecting the feet? Say yes or no."
+    question = "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet? Say yes or no."
     assert said[1] == said[3] == question and engine.asking.tries == 1
 
 
+def test_a_questions_introduction_is_said_once_not_when_it_is_asked_again():
+    engine = build_engine("foot-circulation", 20)
+    started = [a.text for a in engine.start(0) if isinstance(a, Say)]
+    question = "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet? Say yes or no."
+    assert started[1:] == ["First, a short safety check.", question]
+    again = talk(engine, (1, "mm hmm"), (2, "help"), (3, "where am i"), (4, "say that again"), (40, "pause"),
+                 (41, "resume"))
+    assert again.count(question) == 6  # not understood, help, where, repeat, the reminder at 34 s, resume
+    assert not [t for t in again if "safety check." in t and "First" in t]
+    said = talk(engine, *[(50, "no")] * 4)
+    assert said[-2:] == ["Now let's agree how we'll measure circulation today.",
+                         "Rate the warmth of the feet from one, cold, to five, warm."]
+    assert talk(engine, (51, "banana"))[-1] == "Rate the warmth of the feet from one, cold, to five, warm."
+
+
 def test_a_spot_still_sore_makes_the_painful_spot_question_about_other_spots():
-    _, out = run_script("> yes\n" + SAFE, profile=Profile(sensitive={("left", "heel")}))
+    _, out = run_script(CHECK + "> yes\n> no\n", profile=Profile(sensitive={("left", "heel")}))
     assert "Is there any other painful spot?" in [e["text"] for e in out.of("say") if e["kind"] == "question"]
+
+
+RETURNING = Profile(sensitive={("left", "heel")}, pressure={("right", "arch"): "firm"}, last_after={"warmth": 3})
+
+
+def test_the_safety_check_comes_before_what_carried_over_from_last_time():
+    """A returning, interrupted client: the safety check first (the spot sore last time within it, before the
+    painful-spot question), then the resume offer, the kept pressures and the baseline."""
+    engine = build_engine("foot-circulation", 20, RETURNING, resume_at="left-arch")
+    engine.start(0)
+    questions = [engine.asking.text]
+    for t, words in enumerate(("no", "no", "no", "yes", "no", "yes", "yes"), start=1):
+        talk(engine, (t, words))
+        questions.append(engine.asking.text)
+    assert questions == [
+        "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet? Say yes or no.",
+        "Is there an open wound, a skin condition or an infection on the feet? Say yes or no.",
+        "Is there swelling in the feet or ankles?",
+        "Last time your left heel was sore. Is it still sore?",
+        "Is there any other painful spot?",
+        "Last time we stopped during the work on the arch of your left foot. Shall we resume there?",
+        "Last time you preferred firm pressure on the arch of your right foot. Keep that?",
+        "Rate the warmth of the feet from one, cold, to five, warm.",
+    ]
+
+
+def test_a_contraindicated_returning_client_is_asked_nothing_else():
+    engine = build_engine("foot-circulation", 20, RETURNING, resume_at="left-arch")
+    said = [a.text for a in engine.start(0) if isinstance(a, Say)] + talk(engine, (1, "yes"))
+    assert engine.end_reason == "contraindicated"
+    assert not [t for t in said if "Last time" in t or "resume" in t]
+
+
+def test_a_kept_pressure_is_not_offered_on_a_spot_just_said_to_be_sore():
+    profile = Profile(pressure={("left", "heel"): "firm", ("right", "arch"): "firm"})
+    _, out = run_script(CHECK + "> yes, my left heel\n> yes\n", profile=profile)
+    offers = [e["text"] for e in out.of("say") if e["kind"] == "question" and e["text"].startswith("Last time")]
+    assert offers == ["Last time you preferred firm pressure on the arch of your right foot. Keep that?"]
+    assert [(e["area"], e["pressure"]) for e in out.of("preference")] == [("arch", "firm")]
+
+
+def test_pain_naming_two_spots_during_the_steps_keeps_each_light():
+    engine = opened()
+    said = talk(engine, (200, "my left heel and my right arch hurt"))  # during the left palm warming
+    assert said[-1] == ("Ease off now. I'll keep your left heel and the arch of your right foot light from here and "
+                       "skip the point work there. Go on gently: palm warming.")
+    assert set(engine.sore) == {("left", "heel"), ("right", "arch")} and engine.pain_reports == 1
+    skipped = {p.step.id for p in engine.plan if not p.active}
+    assert {"left-heel", "right-arch"} <= skipped
+    said = talk(engine, (230, "pain in my right arch and my left toes"))  # the arch again: left alone now
+    assert said[-1] == ("Ease off now. We'll leave the arch of your right foot alone for the rest of the session. "
+                       "I'll keep your left toes light from here and skip the point work there. Go on gently: "
+                       "palm warming.")
+    assert engine.sore[("right", "arch")] == 2 and engine.sore[("left", "toes")] == 1
+
+
+def test_a_refined_pain_report_marks_every_spot_it_names():
+    engine = opened()
+    talk(engine, (200, "pain in my left"))
+    said = [a.text for a in engine.handle(Heard(Intent("pain", foot="left", area="heel", others=(("right", "arch"),),
+                                                       refines=True), 201)) if isinstance(a, Say)]
+    assert said == ["I'll keep your left heel and the arch of your right foot light too."]
+    assert set(engine.sore) == {("left", "whole"), ("left", "heel"), ("right", "arch")} and engine.pain_reports == 1
+
+
+def test_next_foot_skips_the_rest_of_this_foot_and_begins_the_other():
+    engine, out = run_script(SAFE + RATINGS + "03:20 next foot\n")  # in the left palm warming (3:00-4:15)
+    assert [(s["t"], s["id"]) for s in out.of("step")][2:4] == [(180, "left-warm"), (200, "right-warm")]
+    assert not [s for s in out.of("step") if s["t"] > 200 and s["foot"] == "left"]
+    skipped = [p for p in out.of("plan") if p["change"] == "skip"]
+    assert {p["step"] for p in skipped} == {p.step.id for p in engine.plan if p.step.foot == "left"}
+    assert {p["reason"] for p in skipped} == {"asked for the next foot"}
+    said = [e["text"] for e in out.of("say") if e["t"] == 200]
+    assert said[0] == "Skipping the rest of the left foot." and said[1].startswith("Now the right foot.")
+    assert [e["intent"] for e in out.of("intent") if e["t"] == 200] == ["next_foot"]
+
+
+def test_next_foot_gives_back_the_time_taken_from_later_steps():
+    _, out = run_script(SAFE + RATINGS + "03:10 more time\n03:20 more time\n03:30 switch feet\n")
+    assert "Skipping the rest of the left foot. I've given the time to the steps I shortened before." in out.said()
+    durations = {s["id"]: s["duration"] for s in out.of("step") if s["foot"] == "right"}
+    assert durations["right-heel"] == durations["right-ankle"] == 30  # shortened by "more time", given back
+
+
+@pytest.mark.parametrize(("script", "reply"), [
+    ("00:30 next foot\n", "This part is for both feet. Say skip for the next step."),  # the soak
+    ("15:00 move on to the other foot\n", "The right foot is the last one. Say skip for the next step."),
+])
+def test_next_foot_where_there_is_no_other_foot_says_so_and_goes_on(script, reply):
+    _, plain = run_script(SAFE + RATINGS)
+    _, out = run_script(SAFE + RATINGS + script)
+    assert reply in out.said()
+    assert out.of("step") == plain.of("step") and not out.of("plan")
+
+
+def test_next_foot_is_in_the_help():
+    engine = opened()
+    assert "next foot" in talk(engine, (200, "help"))[-1]

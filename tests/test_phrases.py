@@ -2,7 +2,7 @@
 
 import pytest
 
-from companion.session.engine import ANSWERS, QUESTION_COMMANDS
+from companion.session.engine import ANSWERS, QUESTION_COMMANDS, STEP_COMMANDS
 from companion.speech.phrases import load_phrases
 
 EN = load_phrases("en")
@@ -117,3 +117,22 @@ def test_a_phrase_right_after_a_negation_is_not_said(text: str, listening: froze
 def test_a_phrase_table_can_key_a_cache():
     """The recognisers cache what they derive from a table (pronunciations, prompts) by the table itself."""
     assert hash(EN) == hash(load_phrases("en")) and hash(EN.only(STEPS)) != hash(EN)
+
+
+@pytest.mark.parametrize(("text", "listening", "intent"), [
+    ("next foot", STEP_COMMANDS, "next_foot"),  # not "next" (skip)
+    ("next", STEP_COMMANDS, "skip"),
+    ("move on", STEP_COMMANDS, "skip"),
+    ("let's move on to the other foot", STEP_COMMANDS, "next_foot"),  # not "move on"
+    ("go on to the other foot", STEP_COMMANDS, "next_foot"),  # not "go on" (resume)
+    ("switch feet", STEP_COMMANDS, "next_foot"),
+    ("my other foot hurts", STEP_COMMANDS, "pain"),  # pain is never taken for a command
+    ("pain in the other foot", STEP_COMMANDS, "pain"),
+    ("don't go to the other foot yet", STEP_COMMANDS, None),
+    ("left foot", None, "foot"),  # the answer to "which foot?"
+    ("the right foot", None, "foot"),
+])
+def test_next_foot_takes_no_other_commands_phrases(text: str, listening: frozenset[str] | None,
+                                                  intent: str | None) -> None:
+    heard = EN.only(listening).match(text)
+    assert (heard.name if heard else None) == intent

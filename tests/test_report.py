@@ -204,3 +204,18 @@ def test_a_step_left_by_going_back_shows_the_time_it_really_took(tmp_path: Path)
         text = render(store.session(1), "text")
     assert "0:30  both feet: positioning, 50 s (cut short: went back)" in text
     assert "1:20  both feet: cleansing foot soak, 2 min\n" in text
+
+
+def test_the_reasons_name_steps_in_words_not_by_their_ids(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    simulate_into(db, "> no\n> no\n> no\n> no\n> 2\n> 3\n> 4\n> 2\n06:00 more time\n06:10 less time\n"
+                      "11:35 back\n11:40 skip\n")
+    with Store(db) as store:
+        text = render(store.session(1), "text")
+    changes = text.split("What changed and why:\n")[1].split("\n\n")[0]
+    assert not re.search(r"\b(left|right)-[a-z]", changes), changes  # "left-long-and-circular"
+    whys = [line.split("  ", 2)[2].split(": ")[0] for line in changes.splitlines()]
+    long_strokes = "the long strokes alternating with short circular strokes on your left foot"
+    assert f"to stay on time after more time for {long_strokes}" in whys
+    assert f"time given back after less time for {long_strokes}" in whys
+    assert "time given back after skipping the final circle of strokes on your left foot" in whys

@@ -10,7 +10,7 @@ from session_helpers import run_script
 
 COMMANDS = ["pause", "resume", "skip", "go back", "repeat", "more time", "less time", "more pressure here",
             "less pressure", "pain", "ouch that hurts", "pain in my left heel", "where am i", "help", "slower",
-            "stop", "yes", "no", "three", "banana"]
+            "stop", "yes", "no", "three", "banana", "next foot", "my left heel and my right arch hurt"]
 SAFETY_ANSWERS = st.lists(st.sampled_from(["yes", "no", "skip", "left", "heel", "both", "arch", "3"]), min_size=0, max_size=8)
 TIMED = st.lists(st.tuples(st.integers(0, 1500), st.sampled_from(COMMANDS)), max_size=25)
 

@@ -44,7 +44,7 @@ def test_opening_shows_the_question_and_the_whole_session_left() -> None:
     session, screen, _ = started()
     text = screen_text(screen)
     assert "Foot massage for circulation" in text
-    assert "Question: First, a short safety check." in text
+    assert "Question: Is there a known circulation disorder" in text
     assert "Safety check and first ratings" in text
     assert "20:00 left" in text
     screen.close()

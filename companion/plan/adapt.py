@@ -120,14 +120,15 @@ def set_pressure(
     return changes
 
 
-def extend(plan: list[PlannedStep], index: int, seconds: float, budget: float) -> list[Change]:
+def extend(plan: list[PlannedStep], index: int, seconds: float, budget: float, name: str) -> list[Change]:
     """Add ``seconds`` to step ``index`` and win the time back from later optional steps (what cannot be won
-    back is the overrun the person asked for)."""
+    back is the overrun the person asked for). ``name``: the step as the reasons say it, in words (a report
+    reads them: "the palm warming on your left foot", not its id)."""
     current = plan[index]
     current.duration += seconds
     changes: list[Change] = [{"change": "extend", "step": current.step.id, "seconds": seconds, "reason": "asked for more time"}]
     need = min(seconds, max(0.0, total(plan) - budget))  # an earlier overrun was already accounted for
-    return changes + win_back(plan, index, need, f"to stay on time after more time on {current.step.id}")
+    return changes + win_back(plan, index, need, f"to stay on time after more time for {name}")
 
 
 def win_back(plan: list[PlannedStep], index: int, seconds: float, reason: str) -> list[Change]:
@@ -145,16 +146,18 @@ def win_back(plan: list[PlannedStep], index: int, seconds: float, reason: str) -
     return changes
 
 
-def shorten(plan: list[PlannedStep], index: int, seconds: float, elapsed: float, budget: float) -> list[Change]:
+def shorten(plan: list[PlannedStep], index: int, seconds: float, elapsed: float, budget: float,
+            name: str) -> list[Change]:
     """Take up to ``seconds`` off step ``index`` (in whole 5 s, keeping at least five seconds still to come),
-    and give that time back to later steps shortened before to stay on time, as far as ``budget`` allows."""
+    and give that time back to later steps shortened before to stay on time, as far as ``budget`` allows.
+    ``name``: the step as the reasons say it (see extend)."""
     current = plan[index]
     take = max(0.0, 5 * ((min(seconds, current.duration - elapsed - 5)) // 5))
     if take <= 0:
         return []
     current.duration -= take
     return [{"change": "shorten", "step": current.step.id, "seconds": take, "reason": "asked for less time"}] + \
-        give_back(plan, index, budget, f"time given back after less time on {current.step.id}")
+        give_back(plan, index, budget, f"time given back after less time for {name}")
 
 
 def give_back(plan: list[PlannedStep], index: int, budget: float, reason: str) -> list[Change]:

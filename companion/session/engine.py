@@ -5,7 +5,7 @@ actions (say this, play that earcon, record that). It never reads a clock, a mic
 the same engine runs under the text mode, the simulator and the real audio loop, and a whole session
 runs in a test in milliseconds.
 
-Stages: ``opening`` (profile carry-over, safety check, baseline measures) → ``steps`` → ``closing``
+Stages: ``opening`` (safety check, what carried over from last time, baseline measures) → ``steps`` → ``closing``
 (end-of-session ratings) → ``ended``. Questions can come at any stage (a confirmation to stop); while a
 question is open or the session is paused, step timers stand still.
 """
@@ -44,7 +44,7 @@ VOICE_INTENTS = {"slower": ("rate", -1), "faster": ("rate", 1), "louder": ("volu
 # What works while a question is open, besides its answers (see _heard).
 QUESTION_COMMANDS = ("skip", "pain", "stop", "pause", "resume", "help", "repeat", "where", *VOICE_INTENTS)
 # What works during the massage steps: every command, no answers (a lone "yes", "four" or "both" does nothing).
-STEP_COMMANDS = (*QUESTION_COMMANDS, "back", "more_time", "less_time", "more_pressure", "less_pressure")
+STEP_COMMANDS = (*QUESTION_COMMANDS, "back", "next_foot", "more_time", "less_time", "more_pressure", "less_pressure")
 # "Halfway" and "Ten seconds left. Next: …" only in steps this long: in a 30-s step the announcement (≈ 20 s
 # with the slow "clear" voice) and those two left no quiet at all, and the next announcement came 6-18 s late.
 TIMED_CUES_FROM_S = 60.0
@@ -66,6 +66,13 @@ def spot_of(intent: Intent) -> tuple[str | None, str | None]:
             intent.value if intent.name == "area" else intent.area)
 
 
+def named_spots(first: tuple[str | None, str | None], others: tuple[tuple[str | None, str | None], ...],
+                foot: str, area: str) -> list[tuple[str, str]]:
+    """Each spot said at once ("my left heel and my right arch"), once, a foot or area not said taken as
+    ``foot`` or ``area``."""
+    return list(dict.fromkeys((f or foot, a or area) for f, a in (first, *others)))
+
+
 @dataclass
 class Question:
     id: str
@@ -76,6 +83,7 @@ class Question:
     record: dict[str, object] = field(default_factory=dict)
     asked_at: float = 0.0  # session time it was last said
     reminders: int = 0
+    intro: str = ""  # said before it the first time only ("First, a short safety check."), not when asked again
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,8 @@ class Engine:
         self.budget = adapt.total(self.plan)  # the session's length, as chosen
         self.plan_budget = self.budget  # what the plan may still add up to (less the time spent going back)
         self.stage = "opening"
-        self.questions: deque[Question] = deque()
+        # what is still to be asked; a callable makes its question when its turn comes, from the answers before it
+        self.questions: deque[Question | Callable[[], Question | None]] = deque()
         self.asking: Question | None = None
         self.listening: frozenset[str] | None = None  # as last told with a Listen action; None: every command
         self.paused: str | None = None
@@ -205,7 +214,9 @@ class Engine:
         self.asking = question
         question.tries += counted
         question.asked_at = self.now
-        return [self._say(question.text, "question")]
+        intro = [self._say(question.intro, "announce")] if question.intro else []
+        question.intro = ""
+        return intro + [self._say(question.text, "question")]
 
     def _remind(self) -> list[Action]:
         """Ask an unanswered question again: the person may not have heard it, or have stepped away. After
@@ -227,8 +238,11 @@ class Engine:
     def _ask_next(self) -> list[Action]:
         if self.paused:
             return []
-        if self.questions:
-            return self._ask(self.questions.popleft())
+        while self.questions:
+            queued = self.questions.popleft()
+            question = queued if isinstance(queued, Question) else queued()
+            if question is not None:
+                return self._ask(question)
         self.asking = None
         if self.stage == "opening":
             return self._begin_steps()
@@ -273,47 +287,41 @@ class Engine:
                 "foot": "Please say left, right or both.", "area": "Please say toes, ball, arch, heel, ankle, or the whole foot."}
         return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {hint[question.expects]}", "warning")] + self._ask(question)
 
-    # --- opening: profile, safety, baseline --------------------------------------------------------------
+    # --- opening: safety check, what carried over, baseline ----------------------------------------------
     def _queue_opening(self) -> None:
+        """The opening questions, the safety check first: a contraindication ends the session before anything
+        else is asked or arranged (a resume offer, kept pressures). A spot sore last time is asked about
+        within the check, before "Is there a painful spot?"; then the resume offer, the kept pressures (not
+        raised on a spot just said to be sore) and the baseline, the last thing before the massage."""
         profile = self.options.profile
+        safety = [  # (id, question, what it asks about, what to do when a physician has cleared it anyway)
+            ("circulation", "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet?",
+             "a circulation disorder, a blood clot or diabetes affecting the feet", ""),
+            ("skin", "Is there an open wound, a skin condition or an infection on the feet?",
+             "an open wound, a skin condition or an infection", "Work around any wound or infected skin, never over it."),
+        ]
+        for i, (qid, text, why, care) in enumerate(safety):
+            self.questions.append(Question(qid, text + " Say yes or no.", "yesno", self._contraindication(why, care),
+                                           record={"question": qid}, intro="" if i else "First, a short safety check."))
+        self.questions.append(Question("swelling", "Is there swelling in the feet or ankles?", "yesno",
+                                       self._swelling_answer, record={"question": "swelling"}))
+        for foot, area in sorted(profile.sensitive):
+            self.questions.append(Question(
+                f"profile-sore-{foot}-{area}", f"Last time {wording.was_sore(foot, area)}. {wording.still_sore(foot, area)}",
+                "spot", self._still_sore(foot, area)))  # "spot": "yes, it is sore" (pain words) is a yes
+        self.questions.append(Question("sore-spot", "Is there a painful spot, such as a heel spur?", "spot",
+                                       self._sore_spot_answer, record={"question": "sore-spot"}))
         resume = next((p.step for p in self.plan if p.step.id == self.options.resume_at), None)
         if resume is not None:
             self.questions.append(Question(
                 "resume", f"Last time we stopped during {wording.work_on(resume)}. Shall we resume there?",
                 "yesno", self._resume_answer(resume.id)))
-        for foot, area in sorted(profile.sensitive):
-            self.questions.append(Question(
-                f"profile-sore-{foot}-{area}", f"Last time {wording.was_sore(foot, area)}. {wording.still_sore(foot, area)}",
-                "spot", self._still_sore(foot, area)))  # "spot": "yes, it is sore" (pain words) is a yes
-        offered = [(foot, area, pressure) for (foot, area), pressure in sorted(profile.pressure.items())
-                   # not on a spot that was sore (it stays light, see _still_sore), nor one the routine works at
-                   # that pressure anyway
-                   if not any(adapt.covers(foot, area, *spot) for spot in profile.sensitive)
-                   and {p.pressure for p in self.plan if (p.step.foot, p.step.area) == (foot, area)} - {pressure}]
-        if offered:  # one question for them all: several "Keep that?" in a row before the safety check was a lot
-            said = wording.and_list([f"{pressure} pressure {wording.pressure_on(foot, area)}" for foot, area, pressure in offered])
-            self.questions.append(Question(
-                "profile-pressure", f"Last time you preferred {said}. Keep {'that' if len(offered) == 1 else 'those'}?",
-                "yesno", self._keep_preferences(offered)))
-        safety = [  # (id, question, what it asks about, what to do when a physician has cleared it anyway)
-            ("circulation", "First, a short safety check. Is there a known circulation disorder, a blood clot, "
-             "or diabetes affecting the feet?", "a circulation disorder, a blood clot or diabetes affecting the feet",
-             ""),
-            ("skin", "Is there an open wound, a skin condition or an infection on the feet?",
-             "an open wound, a skin condition or an infection", "Work around any wound or infected skin, never over it."),
-        ]
-        for qid, text, why, care in safety:
-            self.questions.append(Question(qid, text + " Say yes or no.", "yesno", self._contraindication(why, care),
-                                           record={"question": qid}))
-        self.questions.append(Question("swelling", "Is there swelling in the feet or ankles?", "yesno",
-                                       self._swelling_answer, record={"question": "swelling"}))
-        self.questions.append(Question("sore-spot", "Is there a painful spot, such as a heel spur?", "spot",
-                                       self._sore_spot_answer, record={"question": "sore-spot"}))
+        self.questions.append(self._preferences_offer)
         for i, measure in enumerate(self.routine.measures):
-            intro = ("Now the same ratings as last time. " if profile.last_after else
-                     "Now let's agree how we'll measure circulation today. ") if i == 0 else ""
-            self.questions.append(self._rating_question(measure.id, "before", intro +
-                f"Rate the {measure.label} from one, {measure.low}, to five, {measure.high}."))
+            intro = ("Now the same ratings as last time." if profile.last_after else
+                     "Now let's agree how we'll measure circulation today.") if i == 0 else ""
+            text = f"Rate the {measure.label} from one, {measure.low}, to five, {measure.high}."
+            self.questions.append(self._rating_question(measure.id, "before", text, intro))
 
     def _resume_answer(self, step_id: str) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:
@@ -325,9 +333,9 @@ class Engine:
             changes = [adapt.skip(p, "done in the interrupted session") for p in self.plan[:first]
                        if p.active and p not in redo]
             left = wording.approx_minutes(adapt.total(self.plan))  # the welcome gave the whole session's length
-            warm_up = " and a short warm-up" if redo else ""  # the feet have cooled since
+            warm_up = ", after a short warm-up" if redo else ""  # the feet have cooled since
             return self._plan_records(changes) + [self._say(
-                f"We'll go on from there, after a short safety check{warm_up}: {left} of massage.", "confirm")]
+                f"We'll go on from there{warm_up}: {left} of massage.", "confirm")]
         return on_answer
 
     def _still_sore(self, foot: str, area: str) -> Callable[[Answer], list[Action]]:
@@ -336,11 +344,27 @@ class Engine:
                 return [Record("recovered", {"foot": foot, "area": area}), self._say("Good.", "confirm")]
             if value:  # the safety check's own question is then about other spots
                 for question in self.questions:
-                    if question.id == "sore-spot":
+                    if isinstance(question, Question) and question.id == "sore-spot":
                         question.text = "Is there any other painful spot?"
             reason = "still sore from last session" if value else "sore last session (not confirmed otherwise)"
             return self._mark_sore(foot, area, reason) + [self._say(f"I'll keep {wording.spot(foot, area)} light.", "confirm")]
         return on_answer
+
+    def _preferences_offer(self) -> Question | None:
+        """The pressures kept from last time, offered in one question (several "Keep that?" in a row were a lot)
+        once the safety check is answered: not on a spot sore last time or said to be sore today (it stays
+        light), nor one the routine works at that pressure anyway."""
+        sore = (*self.options.profile.sensitive, *self.sore)
+        offered = [(foot, area, pressure) for (foot, area), pressure in sorted(self.options.profile.pressure.items())
+                   if not any(adapt.covers(foot, area, *spot) for spot in sore)
+                   and {p.pressure for p in self.plan if (p.step.foot, p.step.area) == (foot, area)} - {pressure}]
+        if not offered:
+            return None
+        said = wording.and_list([f"{pressure} pressure {wording.pressure_on(foot, area)}"
+                                 for foot, area, pressure in offered])
+        keep = "that" if len(offered) == 1 else "those"
+        return Question("profile-pressure", f"Last time you preferred {said}. Keep {keep}?", "yesno",
+                        self._keep_preferences(offered))
 
     def _keep_preferences(self, offered: list[tuple[str, str, str]]) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:
@@ -397,10 +421,10 @@ class Engine:
             return []
         foot, area = self.slots
         if self.other_spots:  # several at once: each kept light (an unnamed foot: both; an unnamed area: the foot)
-            spots = [(f or "both", a or "whole") for f, a in (self.slots, *self.other_spots)]
-            out = [a for f, ar in spots for a in self._mark_sore(f, ar, "painful spot reported in the safety check")]
-            names = wording.and_list([wording.spot(f, a) for f, a in spots])
-            return out + [self._say(f"Thank you. I'll keep {names} light and skip the point work there.", "confirm")]
+            spots = named_spots(self.slots, self.other_spots, "both", "whole")
+            out = self._mark_spots(spots, "painful spot reported in the safety check")
+            return out + [self._say(f"Thank you. I'll keep {self._spot_names(spots)} light and skip the point work "
+                                    "there.", "confirm")]
         if foot is None:
             self.questions.appendleft(Question("sore-foot", "Which foot: left, right or both?", "foot",
                                                lambda answer: self._sore_foot(answer, area or self.slots[1]),
@@ -421,11 +445,11 @@ class Engine:
         return self._mark_sore(foot, area, "painful spot reported in the safety check") + [
             self._say(f"Thank you. I'll keep {wording.spot(foot, area)} light and skip the point work there.", "confirm")]
 
-    def _rating_question(self, measure: str, when: str, text: str) -> Question:
+    def _rating_question(self, measure: str, when: str, text: str, intro: str = "") -> Question:
         def on_answer(value: Answer) -> list[Action]:
             self.ratings[when][measure] = value if isinstance(value, int) else None
             return [Record("rating", {"measure": measure, "value": self.ratings[when][measure], "when": when})]
-        return Question(f"rating-{when}-{measure}", text, "number", on_answer)
+        return Question(f"rating-{when}-{measure}", text, "number", on_answer, intro=intro)
 
     # --- steps ----------------------------------------------------------------------------------------------
     def _begin_steps(self) -> list[Action]:
@@ -554,7 +578,7 @@ class Engine:
             return [record] + self._answer(intent)
         if self.stage != "steps":
             return [record]
-        handlers = {"skip": self._skip, "back": self._back, "more_time": self._more_time,
+        handlers = {"skip": self._skip, "back": self._back, "next_foot": self._next_foot, "more_time": self._more_time,
                     "less_time": self._less_time, "more_pressure": lambda: self._pressure(intent, +1),
                     "less_pressure": lambda: self._pressure(intent, -1)}
         if intent.name in handlers:
@@ -645,10 +669,32 @@ class Engine:
     def _skip(self) -> list[Action]:
         planned = self.plan[self.index]
         planned.duration = self.elapsed  # it ends now, after the time it took
-        given = adapt.give_back(self.plan, self.index, self.plan_budget, f"time given back after skipping {planned.step.id}")
+        given = adapt.give_back(self.plan, self.index, self.plan_budget,
+                                f"time given back after skipping {wording.work_on(planned.step)}")
         return [Record("plan", {"change": "skip", "step": planned.step.id, "reason": "asked to skip"})] + \
             self._plan_records(given) + [Say("Skipping." + (" I've given the time to the steps I shortened before."
                                                            if given else ""), "confirm")]
+
+    def _next_foot(self) -> list[Action]:
+        """The rest of this foot's steps skipped, on to the other foot's first step; their time goes back to
+        the steps shortened before, as after "skip"."""
+        planned = self.plan[self.index]
+        foot = planned.step.foot
+        if foot == "both":
+            return [Say("This part is for both feet. Say skip for the next step.", "confirm")]
+        other = "right" if foot == "left" else "left"
+        first = next((i for i in range(self.index + 1, len(self.plan))
+                      if self.plan[i].active and self.plan[i].step.foot == other), None)
+        if first is None:
+            return [Say(f"The {foot} foot is the last one. Say skip for the next step.", "confirm")]
+        reason = "asked for the next foot"
+        planned.duration = self.elapsed  # it ends now, after the time it took
+        rest = [adapt.skip(p, reason) for p in self.plan[self.index + 1 : first] if p.active and p.step.foot == foot]
+        given = adapt.give_back(self.plan, self.index, self.plan_budget,
+                                f"time given back after moving to the {other} foot")
+        return [Record("plan", {"change": "skip", "step": planned.step.id, "reason": reason})] + \
+            self._plan_records(rest + given) + [Say(f"Skipping the rest of the {foot} foot." + (
+                " I've given the time to the steps I shortened before." if given else ""), "confirm")]
 
     def _sore_under(self, planned: PlannedStep) -> bool:
         """Whether a step works on a spot marked sore in this session."""
@@ -677,7 +723,8 @@ class Engine:
         return out + self._begin_step(target, previous=None)
 
     def _more_time(self) -> list[Action]:
-        changes = adapt.extend(self.plan, self.index, EXTRA_SECONDS, self.plan_budget)
+        changes = adapt.extend(self.plan, self.index, EXTRA_SECONDS, self.plan_budget,
+                               wording.work_on(self.plan[self.index].step))
         self.fired.discard("ten")
         return self._plan_records(changes) + [
             Say("Thirty more seconds here." + self._shortened(changes) + self._overrun(), "confirm")]
@@ -696,7 +743,8 @@ class Engine:
         return f" The session will now run {wording.duration_words(over)} longer than planned." if over >= 5 else ""
 
     def _less_time(self) -> list[Action]:
-        changes = adapt.shorten(self.plan, self.index, EXTRA_SECONDS, self.elapsed, self.plan_budget)
+        changes = adapt.shorten(self.plan, self.index, EXTRA_SECONDS, self.elapsed, self.plan_budget,
+                                wording.work_on(self.plan[self.index].step))
         if not changes:
             return [Say("This step is nearly over already.", "confirm")]
         # the cues of the shorter step that are now behind us are not said late, one after the other
@@ -744,30 +792,34 @@ class Engine:
         if planned is None:  # no touch under way (questions, ratings): ease off, then the open question again
             return [self._say("Ease off now and take your time.", "warning")] + self._ask_again()
         step = planned.step
-        foot = intent.foot or step.foot
-        area = intent.area or step.area
+        spots = named_spots(spot_of(intent), intent.others, step.foot, step.area)  # "my left heel and right arch"
+        foot, area = spots[0]
         named = bool(intent.foot or intent.area)  # unnamed, it is the spot of the report just made, even in a new step
         if self.last_pain is not None and self.now - self.last_pain[0] <= SAME_PAIN_S and \
                 (not named or self.last_pain[1] == (foot, area)):
             self.last_pain = (self.now, (foot, area), self.last_pain[2])
             return [self._say(self.last_pain[2], "warning")] + self._ask_again()  # its reply again: this one cut it off
         self.pain_reports += 1
-        where = wording.spot(foot, area)
         if not (step.touches or named):  # the soak: nothing is marked sore unless named
             reply = "Take your time. If a spot hurts, say where: for example, pain in my left heel."
-        elif self.sore.get((foot, area), 0) >= 1:
-            out += self._mark_sore(foot, area, "pain reported")
-            changes = adapt.skip_area(self.plan, self.index, foot, area, f"pain reported twice at {where}")
-            out += self._plan_records(changes)
-            reply = f"Ease off now. We'll leave {where} alone for the rest of the session."
-            if not any(p.active for p in self.plan[self.index :]):  # nothing left to massage: not "complete"
-                return out + [self._say(reply, "warning")] + self._closing("ended after repeated pain")
         else:
-            marked = self._mark_sore(foot, area, "pain reported")
-            skips = any(isinstance(a, Record) and a.data.get("change") == "skip" for a in marked)
-            point_work = " and skip the point work there" if skips else ""
-            out += marked
-            reply = f"Ease off now. I'll keep {where} light from here{point_work}."
+            again = [spot for spot in spots if self.sore.get(spot, 0) >= 1]  # a second report there
+            first = [spot for spot in spots if spot not in again]
+            reply = "Ease off now."
+            if again:
+                for sore_foot, sore_area in again:
+                    out += self._mark_sore(sore_foot, sore_area, "pain reported") + self._plan_records(adapt.skip_area(
+                        self.plan, self.index, sore_foot, sore_area,
+                        f"pain reported twice at {wording.spot(sore_foot, sore_area)}"))
+                reply += f" We'll leave {self._spot_names(again)} alone for the rest of the session."
+            if first:
+                marked = self._mark_spots(first, "pain reported")
+                skips = any(isinstance(a, Record) and a.data.get("change") == "skip" for a in marked)
+                point_work = " and skip the point work there" if skips else ""
+                out += marked
+                reply += f" I'll keep {self._spot_names(first)} light from here{point_work}."
+            if again and not any(p.active for p in self.plan[self.index :]):  # nothing left to massage: not "complete"
+                return out + [self._say(reply, "warning")] + self._closing("ended after repeated pain")
         if step.touches and planned.active:  # the pain cut its instruction short: what to go on with
             reply += f" Go on gently: {step.technique}."
         self.last_pain = (self.now, (foot, area), reply)
@@ -784,11 +836,21 @@ class Engine:
         planned = self.current
         if planned is None:
             return []
-        foot, area = intent.foot or planned.step.foot, intent.area or planned.step.area
-        if (foot, area) in self.sore:
+        spots = [spot for spot in named_spots(spot_of(intent), intent.others, planned.step.foot, planned.step.area)
+                 if spot not in self.sore]
+        if not spots:
             return []
-        return self._mark_sore(foot, area, "pain reported") + [
-            self._say(f"I'll keep {wording.spot(foot, area)} light too.", "warning")]
+        return self._mark_spots(spots, "pain reported") + [
+            self._say(f"I'll keep {self._spot_names(spots)} light too.", "warning")]
+
+    def _mark_spots(self, spots: list[tuple[str, str]], reason: str) -> list[Action]:
+        """Mark each of several spots said at once sore (see _mark_sore)."""
+        return [action for foot, area in spots for action in self._mark_sore(foot, area, reason)]
+
+    @staticmethod
+    def _spot_names(spots: list[tuple[str, str]]) -> str:
+        """"your left heel and the arch of your right foot"."""
+        return wording.and_list([wording.spot(foot, area) for foot, area in spots])
 
     def _ask_again(self) -> list[Action]:
         """The open question once more, after an interruption (unless paused: resume asks it)."""
@@ -860,9 +922,9 @@ class Engine:
         self.asking = None
         self.questions.clear()
         for i, measure in enumerate(self.routine.measures):
-            intro = "Now let's rate how the feet feel, from one to five. " if i == 0 else ""
-            self.questions.append(self._rating_question(measure.id, "after", intro +
-                f"The {measure.label}, from one, {measure.low}, to five, {measure.high}?"))
+            intro = "Now let's rate how the feet feel, from one to five." if i == 0 else ""
+            text = f"The {measure.label}, from one, {measure.low}, to five, {measure.high}?"
+            self.questions.append(self._rating_question(measure.id, "after", text, intro))
         first = "The massage is complete. " if reason == "routine complete" else "We'll stop the massage here. "
         return [Earcon("step"), self._say(first + "Rest the feet for a moment.", "announce")] + self._ask_next()
 
