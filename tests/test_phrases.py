@@ -136,3 +136,22 @@ def test_next_foot_takes_no_other_commands_phrases(text: str, listening: frozens
                                                   intent: str | None) -> None:
     heard = EN.only(listening).match(text)
     assert (heard.name if heard else None) == intent
+
+
+@pytest.mark.parametrize(("text", "listening", "intent"), [
+    ("next foot", YES_NO | {"skip"}, None),  # to a safety question: not "next" (skip), which is not confirmed
+    ("a bit longer", YES_NO, None),  # not "a bit" (yes)
+    ("keep going longer", frozenset({"resume", "pause"}), None),  # while paused: not "keep going"
+    ("softer voice", STEPS, None),  # not "softer" (less pressure) while the voice cannot be changed
+    ("too much pressure", YES_NO, "pain"),  # a safety phrase is never hidden by a longer one
+    ("how much longer", frozenset({"more_time"}), None),
+    ("a bit", YES_NO, "yes"),
+])
+def test_a_longer_phrase_not_listened_for_holds_no_command(text: str, listening: frozenset[str],
+                                                           intent: str | None) -> None:
+    heard = EN.only(listening).match(text)
+    assert (heard.name if heard else None) == intent
+
+
+def test_the_whole_table_again_after_listening_for_some() -> None:
+    assert EN.only(STEPS).only(None).match("next foot").name == "next_foot"

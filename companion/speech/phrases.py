@@ -51,6 +51,9 @@ class PhraseTable:
     negative: frozenset[str] = frozenset()
     # Runs of words that hold a phrase but are no command ("does that hurt?" asked by a therapist).
     not_commands: tuple[tuple[str, ...], ...] = ()
+    # The phrases of the intents not listened for (see only): said, they hold no command, even when a phrase
+    # that is listened for is inside them ("next foot" is not "next", "a bit longer" is not "a bit" = yes).
+    unheeded: tuple[Phrase, ...] = ()
 
     def intents(self) -> list[str]:
         """Intent names in table order, each once."""
@@ -61,9 +64,11 @@ class PhraseTable:
 
     def only(self, intents: Collection[str] | None) -> PhraseTable:
         """The table restricted to ``intents`` (None: the whole table); the slot words stay."""
+        every = self.phrases + self.unheeded
         if intents is None:
-            return self
-        return replace(self, phrases=tuple(p for p in self.phrases if p.intent in intents))
+            return replace(self, phrases=every, unheeded=())
+        return replace(self, phrases=tuple(p for p in every if p.intent in intents),
+                       unheeded=tuple(p for p in every if p.intent not in intents))
 
     def grammar_phrases(self, slots: bool = True) -> list[str]:
         """Every phrase a recogniser should listen for (spelled-out words only, no digits). ``slots``: with the
@@ -90,7 +95,7 @@ class PhraseTable:
         if not words:
             return None
         best = self._exact(heard, words) or self._best_inside(words)
-        if best is None:
+        if best is None or self._inside_unheeded(words, best):
             return None
         slots = {slot: self._slot(words, slot) for slot in SLOT_INTENTS if best.intent != slot}
         spots = self._spots(words)
@@ -112,6 +117,15 @@ class PhraseTable:
             foot = found or foot
             spots.append((foot, area))
         return spots
+
+    def _inside_unheeded(self, words: tuple[str, ...], best: Phrase) -> bool:
+        """Whether ``best`` was said as part of a longer phrase not listened for; never a safety phrase: "too
+        much pressure" while only pain is listened for still says it hurts."""
+        if best.intent in self.safety:
+            return False
+        content = self._content(best)
+        return any(len(run := self._content(p)) > len(content) and _contains(run, content) and _contains(words, run)
+                   for p in self.unheeded)
 
     def _exact(self, heard: tuple[str, ...], words: tuple[str, ...]) -> Phrase | None:
         """The phrase said word for word, else the one said but for fillers: "what now" is where am I, although
