@@ -843,3 +843,18 @@ def test_next_foot_where_there_is_no_other_foot_says_so_and_goes_on(script, repl
 def test_next_foot_is_in_the_help():
     engine = opened()
     assert "next foot" in talk(engine, (200, "help"))[-1]
+
+
+@pytest.mark.parametrize("words", ["pain in the other foot", "my other foot hurts"])
+def test_pain_in_the_other_foot_is_the_foot_not_being_massaged(words):
+    engine = opened()
+    said = talk(engine, (200, words))  # during the left palm warming
+    assert engine.current.step.foot == "left" and set(engine.sore) == {("right", "whole")}
+    assert "I'll keep your right foot light from here" in said[-1]
+
+
+def test_the_other_foot_is_no_answer_before_a_foot_is_massaged():
+    _, out = run_script("> no\n> no\n> no\n> yes, the toes\n> the other foot\n> left\n")
+    said = [e["text"] for e in out.of("say")]
+    assert "Sorry, I didn't catch that. Please say left, right or both." in said
+    assert [(e["foot"], e["area"]) for e in out.of("sensitive")] == [("left", "toes")]

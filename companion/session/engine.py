@@ -263,6 +263,8 @@ class Engine:
                 value = intent.value
             if question.expects == "area" and value not in (*AREA_CHOICES, "whole"):
                 return self._not_understood(question)
+            if question.expects == "foot" and value is None:  # "the other foot" with no foot under way
+                return self._not_understood(question)
         else:
             return self._not_understood(question)
         self.slots, self.other_spots = spot_of(intent), intent.others
@@ -547,6 +549,7 @@ class Engine:
 
     # --- what the person says ---------------------------------------------------------------------------------
     def _heard(self, intent: Intent) -> list[Action]:
+        intent = intent.with_other_foot(self.current.step.foot if self.current else None)
         record = Record("intent", {"intent": intent.name, "text": intent.text, "value": intent.value})
         if self.stage == "ended":
             return [record]
