@@ -30,6 +30,11 @@ SPEAKING_GAP_S = 0.2  # a shorter silence between two sentences is one stretch o
 ECHO_MEMORY_S = 15.0  # how long what was said counts as a possible echo
 PARTIAL_DEDUP_S = 2.5  # a final result this soon after an early (partial) one of the same intent is the same utterance
 BACK_AFTER_S = 3.0
+# Words heard that hold no command become "unclear" (the session then says what it can answer) only when short,
+# as an answer is, and heard this surely: pocketsphinx's readings of noise and of other words are below 0.3,
+# Whisper's of words it heard ("seven", "zero", "four" it was unsure of) 0.4-0.93.
+UNCLEAR_MAX_WORDS = 4
+UNCLEAR_MIN_CONFIDENCE = 0.4
 # Instructions and questions a little slower than the voice's rate, confirmations a little quicker.
 PACE = {"announce": 0.92, "question": 0.92, "confirm": 1.08}
 
@@ -158,6 +163,19 @@ class EchoGate:
             self.last_partial = (rec.intent, now)
         return rec.intent
 
+    def unclear(self, rec: Recognition) -> Intent | None:
+        """Words heard that hold no command, as the intent "unclear" (see UNCLEAR_MAX_WORDS), unless they came
+        over the companion's own voice."""
+        words = normalise(rec.text).split()
+        if rec.intent is not None or rec.partial or not words or len(words) > UNCLEAR_MAX_WORDS or \
+                rec.confidence < UNCLEAR_MIN_CONFIDENCE:
+            return None
+        now = self.clock()
+        self.note_speaking()
+        if self.spoke_during(rec.said_from or now, rec.said_until or now):
+            return None
+        return Intent("unclear", text=rec.text)
+
     def spoke_during(self, start: float, end: float) -> bool:
         return any(began <= end and start <= ended + ECHO_TAIL_S for began, ended in self.spoke)
 
@@ -273,6 +291,7 @@ class VoiceIO:
         intent = self.gate.admit(rec)
         if self._show_heard is not None:
             self._show_heard(heard_line(rec, intent is not None))
+        intent = intent or self.gate.unclear(rec)
         if intent is not None:
             self._put(("intent", intent))
 

@@ -4,7 +4,7 @@ import pytest
 
 from companion.runner import build_engine, understand
 from companion.session.events import (
-    AdjustVoice, DeviceBack, DeviceLost, EndRequested, Heard, Listen, Record, Say, StopSpeech, Tick,
+    Action, AdjustVoice, DeviceBack, DeviceLost, Earcon, EndRequested, Heard, Listen, Record, Say, StopSpeech, Tick,
 )
 from companion.session import wording
 from companion.session.intents import Intent
@@ -858,3 +858,58 @@ def test_the_other_foot_is_no_answer_before_a_foot_is_massaged():
     said = [e["text"] for e in out.of("say")]
     assert "Sorry, I didn't catch that. Please say left, right or both." in said
     assert [(e["foot"], e["area"]) for e in out.of("sensitive")] == [("left", "toes")]
+
+
+def unclear(engine, t: float, text: str) -> list[Action]:
+    return engine.handle(Heard(Intent("unclear", text=text), t))
+
+
+def test_unclear_words_to_a_question_say_what_to_answer_once_without_using_a_try():
+    engine = build_engine("foot-circulation", 20)
+    engine.start(0)
+    talk(engine, *[(0, w) for w in ("no", "no", "no", "no")])  # to the baseline's first rating
+    assert engine.asking.expects == "number"
+    out = unclear(engine, 1, "seven")
+    assert [a.text for a in out if isinstance(a, Say)] == ["Sorry, I didn't catch that. Please say a number from one "
+                                                           "to five, or skip."]
+    assert Earcon("not_understood") in out and out[0].data == {"intent": "unclear", "text": "seven", "value": None}
+    assert unclear(engine, 2, "seven") == [] and unclear(engine, 3, "eight") == []  # said once
+    question, tries = engine.asking, engine.asking.tries
+    for second in range(4, 32):  # the 30-s reminder asks it again: a hint may come again
+        engine.handle(Tick(float(second)))
+    assert [a.text for a in unclear(engine, 32, "ten") if isinstance(a, Say)][0].startswith("Sorry")
+    talk(engine, (33, "three"))
+    assert question.tries == tries and engine.asking is not question
+
+
+def test_unclear_words_with_no_question_open_do_nothing_and_are_not_recorded():
+    engine = opened()
+    talk(engine, (200, "pain"))
+    assert unclear(engine, 201, "marvin") == []
+    engine.handle(Tick(230.0))
+    assert unclear(engine, 231, "house") == []  # during the steps
+
+
+def test_pain_naming_a_spot_during_the_baseline_keeps_it_light_in_the_steps():
+    _, out = run_script(CHECK + "> no\n> pain in my left heel\n> 3\n> 3\n> 3\n> 3\n")
+    assert [(e["foot"], e["area"]) for e in out.of("sensitive")] == [("left", "heel")]
+    assert "left-heel" not in [s["id"] for s in out.of("step")]
+    said = [e["text"] for e in out.of("say")]
+    assert ("Ease off now and take your time. I'll keep your left heel light from here and skip the point work "
+            "there.") in said
+
+
+def test_pain_naming_a_spot_during_the_end_ratings_is_kept_for_the_next_session():
+    _, out = run_script(CHECK + "> no\n> 3\n> 3\n> 3\n> 3\n> pain in my right arch\n> 4\n> 4\n> 4\n> 4\n")
+    assert [(e["foot"], e["area"], e["reason"]) for e in out.of("sensitive")] == [
+        ("right", "arch", "pain reported after the massage")]
+    assert "Ease off now and take your time. I'll note the arch of your right foot for next time." in \
+        [e["text"] for e in out.of("say")]
+    assert [e["value"] for e in out.of("rating") if e["when"] == "after"] == [4, 4, 4, 4]
+    assert not out.of("plan")  # the steps done are not changed afterwards
+
+
+def test_typed_words_that_are_no_command_during_the_steps_are_answered():
+    engine = opened()
+    said = talk(engine, (200, "more presure"))
+    assert said[-1] == "Sorry, I didn't catch that. Say help for the commands."

@@ -169,3 +169,20 @@ def test_the_spot_heard_after_an_early_pain_comes_as_a_refinement_of_it():
     assert refined is not None and refined.refines and refined.area == "heel"
     assert gate.admit(full) is None  # the same spot again is the same report
     assert gate.admit(heard("stop", "stop", partial=True)) and gate.admit(heard("stop", "stop")) is None
+
+
+def rejected(text: str, confidence: float) -> Recognition:
+    return Recognition(text, None, confidence, 0.0, 0.5)
+
+
+def test_short_words_heard_surely_that_are_no_command_come_as_unclear():
+    gate, speaker, clock = gate_with(False)
+    assert gate.unclear(rejected("seven", 0.89)) == Intent("unclear", text="seven")
+    assert gate.unclear(rejected("so in", 0.41)).name == "unclear"
+    assert gate.unclear(rejected("he eight said oh and", 0.0)) is None  # pocketsphinx's reading of "seven"
+    assert gate.unclear(rejected("two", 0.3)) is None
+    assert gate.unclear(rejected("", 0.9)) is None
+    assert gate.unclear(rejected("i think we should move the chair over there", 0.9)) is None  # talk, no answer
+    assert gate.unclear(heard("four", "number")) is None  # a command is admit's
+    speaker.speaking = True
+    assert gate.unclear(rejected("left foot arch", 0.9)) is None  # its own voice

@@ -691,3 +691,35 @@ def test_decoding_threads_come_from_the_environment(monkeypatch) -> None:
         monkeypatch.setenv(THREADS_ENV, bad)
         with pytest.raises(UserError, match=THREADS_ENV):
             threads()
+
+
+class _Silent:
+    """A speaker that is not speaking: the echo gate lets everything through."""
+
+    def is_speaking(self) -> bool:
+        return False
+
+    def current_text(self) -> None:
+        return None
+
+
+@needs_recordings
+def test_numbers_off_the_rating_scale_reach_the_session_as_unclear_words(whisper: WhisperRecognizer) -> None:
+    """A person answering a rating with "seven" or "zero" hears what to say instead (the session's reply to
+    "unclear"), rather than silence until the question is asked again 30 s later."""
+    from companion.session.engine import ANSWERS, QUESTION_COMMANDS
+    from companion.voice import EchoGate, SpeakerSink
+
+    gate = EchoGate(SpeakerSink(_Silent()), frozenset({"pain", "stop", "pause"}))
+    whisper.expect(frozenset(ANSWERS["number"] + QUESTION_COMMANDS))
+    try:
+        unclear = []
+        for word in ("seven", "zero"):
+            for path in real_recordings(word)[:4]:
+                found = hear(whisper, recording(path))
+                unclear += [u for r in found if (u := gate.unclear(r)) is not None and not gate.admit(r)]
+        assert len(unclear) >= 5, unclear  # measured: 8 of 8 (two as "so in" and "shira")
+        assert all(u.name == "unclear" for u in unclear)
+        assert not [r for r in hear(whisper, silence_pcm(3.0)) if gate.unclear(r)]  # room tone says nothing
+    finally:
+        whisper.expect(None)

@@ -41,6 +41,9 @@ ANSWERS = {"yesno": ("yes", "no", "unsure"), "spot": ("yes", "no", "unsure", "fo
            "number": ("number", "unsure"), "foot": ("foot", "unsure"), "area": ("area", "unsure")}
 VOICE_INTENTS = {"slower": ("rate", -1), "faster": ("rate", 1), "louder": ("volume", 1),
                  "quieter": ("volume", -1), "change_voice": ("voice", 1)}
+ANSWER_HINTS = {"yesno": "Please say yes or no.", "spot": "Please say yes or no.",
+                "number": "Please say a number from one to five, or skip.", "foot": "Please say left, right or both.",
+                "area": "Please say toes, ball, arch, heel, ankle, or the whole foot."}
 # What works while a question is open, besides its answers (see _heard).
 QUESTION_COMMANDS = ("skip", "pain", "stop", "pause", "resume", "help", "repeat", "where", *VOICE_INTENTS)
 # What works during the massage steps: every command, no answers (a lone "yes", "four" or "both" does nothing).
@@ -83,6 +86,7 @@ class Question:
     record: dict[str, object] = field(default_factory=dict)
     asked_at: float = 0.0  # session time it was last said
     reminders: int = 0
+    hinted: bool = False  # unclear words were answered with what to say, since it was last asked (see _unclear)
     intro: str = ""  # said before it the first time only ("First, a short safety check."), not when asked again
 
 
@@ -214,6 +218,7 @@ class Engine:
         self.asking = question
         question.tries += counted
         question.asked_at = self.now
+        question.hinted = False
         intro = [self._say(question.intro, "announce")] if question.intro else []
         question.intro = ""
         return intro + [self._say(question.text, "question")]
@@ -233,6 +238,7 @@ class Engine:
                     self._say("I'll wait. Say resume when you are ready, and I'll ask again.", "confirm")]
         question.reminders += 1
         question.asked_at = self.now
+        question.hinted = False
         return [self._say(question.text, "question")]
 
     def _ask_next(self) -> list[Action]:
@@ -285,9 +291,19 @@ class Engine:
     def _not_understood(self, question: Question) -> list[Action]:
         if question.tries >= MAX_TRIES:
             return [self._say("I'll skip that one.", "confirm")] + self._settle(question, None, "")
-        hint = {"yesno": "Please say yes or no.", "spot": "Please say yes or no.", "number": "Please say a number from one to five, or skip.",
-                "foot": "Please say left, right or both.", "area": "Please say toes, ball, arch, heel, ankle, or the whole foot."}
-        return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {hint[question.expects]}", "warning")] + self._ask(question)
+        return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {ANSWER_HINTS[question.expects]}", "warning")] + \
+            self._ask(question)
+
+    def _unclear(self, intent: Intent) -> list[Action]:
+        """Words the voice heard that are no answer to the open question ("seven" to a rating): what to answer,
+        once each time the question is asked, and without using up one of its tries, since the words may have
+        been said to someone else."""
+        question = self.asking
+        if question is None or self.paused or question.hinted:
+            return []
+        question.hinted = True
+        return [Record("intent", {"intent": intent.name, "text": intent.text, "value": None}), Earcon("not_understood"),
+                Say(f"Sorry, I didn't catch that. {ANSWER_HINTS[question.expects]}", "warning")]
 
     # --- opening: safety check, what carried over, baseline ----------------------------------------------
     def _queue_opening(self) -> None:
@@ -549,6 +565,8 @@ class Engine:
 
     # --- what the person says ---------------------------------------------------------------------------------
     def _heard(self, intent: Intent) -> list[Action]:
+        if intent.name == "unclear":
+            return self._unclear(intent) if self.stage != "ended" else []
         intent = intent.with_other_foot(self.current.step.foot if self.current else None)
         record = Record("intent", {"intent": intent.name, "text": intent.text, "value": intent.value})
         if self.stage == "ended":
@@ -586,7 +604,10 @@ class Engine:
                     "less_pressure": lambda: self._pressure(intent, -1)}
         if intent.name in handlers:
             return [record] + handlers[intent.name]()
-        return [Record("intent", {**record.data, "ignored": True})]
+        ignored = Record("intent", {**record.data, "ignored": True})
+        if intent.name == "unknown":  # typed words that are no command (a voice's are "unclear", said to no one)
+            return [ignored, Say("Sorry, I didn't catch that. Say help for the commands.", "warning")]
+        return [ignored]
 
     def _repeat_text(self) -> str:
         """The open question, or during a step its announcement with the time now left (the one said at its
@@ -793,7 +814,7 @@ class Engine:
         out: list[Action] = []
         planned = self.current
         if planned is None:  # no touch under way (questions, ratings): ease off, then the open question again
-            return [self._say("Ease off now and take your time.", "warning")] + self._ask_again()
+            return self._pain_between_steps(intent) + self._ask_again()
         step = planned.step
         spots = named_spots(spot_of(intent), intent.others, step.foot, step.area)  # "my left heel and right arch"
         foot, area = spots[0]
@@ -816,11 +837,9 @@ class Engine:
                         f"pain reported twice at {wording.spot(sore_foot, sore_area)}"))
                 reply += f" We'll leave {self._spot_names(again)} alone for the rest of the session."
             if first:
-                marked = self._mark_spots(first, "pain reported")
-                skips = any(isinstance(a, Record) and a.data.get("change") == "skip" for a in marked)
-                point_work = " and skip the point work there" if skips else ""
+                marked, said = self._keep_light(first)
                 out += marked
-                reply += f" I'll keep {self._spot_names(first)} light from here{point_work}."
+                reply += said
             if again and not any(p.active for p in self.plan[self.index :]):  # nothing left to massage: not "complete"
                 return out + [self._say(reply, "warning")] + self._closing("ended after repeated pain")
         if step.touches and planned.active:  # the pain cut its instruction short: what to go on with
@@ -832,6 +851,23 @@ class Engine:
             out.append(self._say(f"That is the {wording.ordinal_words(self.pain_reports)} time it hurt.", "warning"))
             return out + self._offer_end()
         return out + self._ask_again()
+
+    def _pain_between_steps(self, intent: Intent) -> list[Action]:
+        """Pain during the opening questions or the end ratings: a spot it names is kept light in the steps to
+        come, or after the last step remembered for the next session ("Last time your left heel was sore")."""
+        reply = "Ease off now and take your time."
+        if not (intent.foot or intent.area):
+            return [self._say(reply, "warning")]
+        spots = named_spots(spot_of(intent), intent.others, "both", "whole")
+        if self.stage == "opening":
+            out, said = self._keep_light(spots)
+            reply += said
+        else:
+            out = [Record("sensitive", {"foot": foot, "area": area, "reason": "pain reported after the massage"})
+                   for foot, area in spots if (foot, area) not in self.sore]
+            self.sore.update({spot: self.sore.get(spot, 0) + 1 for spot in spots})
+            reply += f" I'll note {self._spot_names(spots)} for next time."
+        return out + [self._say(reply, "warning")]
 
     def _pain_spot(self, intent: Intent) -> list[Action]:
         """The spot of a pain report already acted on, heard once the words after "pain" were in: that spot
@@ -845,6 +881,13 @@ class Engine:
             return []
         return self._mark_spots(spots, "pain reported") + [
             self._say(f"I'll keep {self._spot_names(spots)} light too.", "warning")]
+
+    def _keep_light(self, spots: list[tuple[str, str]]) -> tuple[list[Action], str]:
+        """Mark ``spots`` sore after a pain report: the actions, and what to add to the reply."""
+        marked = self._mark_spots(spots, "pain reported")
+        skips = any(isinstance(a, Record) and a.data.get("change") == "skip" for a in marked)
+        point_work = " and skip the point work there" if skips else ""
+        return marked, f" I'll keep {self._spot_names(spots)} light from here{point_work}."
 
     def _mark_spots(self, spots: list[tuple[str, str]], reason: str) -> list[Action]:
         """Mark each of several spots said at once sore (see _mark_sore)."""
