@@ -152,15 +152,37 @@ def _step_done(step: Event, during: Sequence[Event]) -> StepDone:
         elif change == "skip":
             seconds = e.t - step.t if seconds is None else min(seconds, e.t - step.t)
             note = f"cut short: {e.data.get('reason') or 'no reason given'}"
-    pressure = data.get("pressure")
+    end = next((e for e in during if e.type == "end"), None)
+    if end is not None and end.data.get("reason") != "routine complete":  # the session ended during this step
+        done = _active_seconds(step.t, end.t, during)
+        if seconds is None or done < seconds:
+            seconds, note = done, str(end.data.get("reason") or "session ended")
+    pressures = [data.get("pressure")] + [e.data.get("to") for e in during if e.type == "plan" and
+                                          e.data.get("change") == "pressure" and e.data.get("step") == data.get("id")]
+    said = [str(p) for p in dict.fromkeys(pressures) if p and p != "none"]
     return StepDone(
         t=step.t,
         place=_recorded_place(data.get("foot"), data.get("area")) or str(data.get("id", "a step")),
         technique=str(data.get("technique") or ""),
-        pressure=pressure if pressure and pressure != "none" else None,
+        pressure=", then ".join(said) or None,  # "medium, then firm": changed during the step
         seconds=None if seconds is None else max(0.0, seconds),
         note=note,
     )
+
+
+def _active_seconds(start: float, end: float, during: Sequence[Event]) -> float:
+    """Session seconds from ``start`` to ``end`` less the time paused in between."""
+    paused, since = 0.0, None
+    for e in during:
+        if e.t > end:
+            break
+        if e.type == "pause" and since is None:
+            since = e.t
+        elif e.type == "resume" and since is not None:
+            paused, since = paused + e.t - since, None
+    if since is not None:
+        paused += end - since
+    return end - start - paused
 
 
 def _change_text(data: dict[str, Any], names: dict[str, str], started: set[str]) -> str:

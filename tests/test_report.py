@@ -219,3 +219,15 @@ def test_the_reasons_name_steps_in_words_not_by_their_ids(tmp_path: Path) -> Non
     assert f"to stay on time after more time for {long_strokes}" in whys
     assert f"time given back after less time for {long_strokes}" in whys
     assert "time given back after skipping the final circle of strokes on your left foot" in whys
+
+
+def test_steps_done_show_the_pressure_used_and_a_step_stopped_early(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    simulate_into(db, "> no\n> no\n> no\n> no\n> 3\n> 3\n> 3\n> 3\n07:43 firmer\n07:50 pause\n08:20 resume\n"
+                      "08:30 stop\n> yes\n> 4\n> 4\n> 4\n> 4\n")
+    with Store(db) as store:
+        text = render(store.session(1), "text")
+    assert "7:15  left foot, ball: fingertip friction in very small circles, medium, then firm pressure, 30 s\n" in text
+    # 5 s before the pause and 10 after it, of its 30
+    assert "7:45  left foot, arch: fingertip friction in very small circles, medium pressure, 15 s (stopped by the " \
+           "user)" in text
