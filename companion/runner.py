@@ -103,13 +103,15 @@ class JsonSink:
 
 @dataclass
 class PlainSink:
-    """One plain line per recorded event, for screen readers and logs."""
+    """One plain line per recorded event, for screen readers and logs; ``said_only``: only what the companion
+    says ("07:40 Ease off now."), for a screen reader that should not read out the machine's records too."""
 
     stream: TextIO
+    said_only: bool = False
 
     def __call__(self, t: float, action: Action) -> None:
         event = recorded(action)
-        if event is None or event[0] == "earcon":
+        if event is None or event[0] == "earcon" or (self.said_only and event[0] != "say"):
             return
         kind, data = event
         minutes, seconds = divmod(int(t), 60)
@@ -117,7 +119,8 @@ class PlainSink:
             body = data["text"]
         else:
             body = " ".join(f"{k}={v}" for k, v in data.items() if v is not None)
-        self.stream.write(f"{minutes:02d}:{seconds:02d} {kind}: {body}\n")
+        self.stream.write(f"{minutes:02d}:{seconds:02d} {body}\n" if self.said_only else
+                          f"{minutes:02d}:{seconds:02d} {kind}: {body}\n")
         self.stream.flush()
 
 

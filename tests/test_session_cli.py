@@ -100,6 +100,19 @@ def test_a_typed_session_runs_to_the_end_and_is_stored(tmp_path):
     assert {r.measure: (r.before, r.after) for r in summary.ratings}["colour"] == (3, 5)
 
 
+def test_said_only_prints_just_what_the_companion_says_and_still_stores_everything(tmp_path):
+    db = tmp_path / "typed.sqlite3"
+    done = subprocess.run([sys.executable, "-m", "companion", "session", "--text", "--said-only", "--speed", "100",
+                           "--db", str(db)], input="no\nno\nno\nno\n3\n3\n3\n3\nstop\nyes\n4\n5\n4\n4\n",
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("00:00 Welcome.") and "00:00 First, a short safety check." in lines
+    assert not [line for line in lines if re.match(r"\d\d:\d\d \w+: \w+=", line)]  # no "intent: intent=no"
+    assert Store(db).sessions()[-1].status == "ended"
+    assert {r.measure: (r.before, r.after) for r in Store(db).sessions()[-1].ratings}["colour"] == (3, 5)
+
+
 def test_a_typed_session_whose_piped_input_runs_out_ends_at_the_next_question(tmp_path):
     """The steps run to the end; the ratings nobody can type end the session instead of waiting for ever."""
     db = tmp_path / "typed.sqlite3"

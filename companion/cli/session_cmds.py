@@ -118,13 +118,15 @@ def simulate(script: Path, routine: str, minutes: int | None, client: str, clear
 @click.option("--output-device", default=None, help="Speaker: index or part of its name (see: companion devices).")
 @click.option("--text", is_flag=True, help="Type commands and read the companion instead of speaking and listening.")
 @click.option("--plain", is_flag=True, help="One plain line per recorded event (screen readers, logs).")
+@click.option("--said-only", is_flag=True,
+              help="Print only what the companion says, one plain line each (screen readers).")
 @click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0, show_default=True,
               help="Run the session clock this many times faster (tests, demos).")
 @click.option("--show-heard", is_flag=True,
               help="Print each utterance heard and what came of it on stderr (why a command was missed or obeyed).")
 def session(routine: str, minutes: int | None, client: str, db: Path | None, cleared_by_physician: bool, engine: str,
             lang: str, voice: str | None, input_device: str | None, output_device: str | None, text: bool,
-            plain: bool, speed: float, show_heard: bool) -> None:
+            plain: bool, said_only: bool, speed: float, show_heard: bool) -> None:
     """Run a guided session by voice (or typed, with --text). Say "help" at any time."""
     from companion import live
     from companion.runner import PlainSink, build_engine
@@ -142,8 +144,8 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
     def outputs(session_engine: Engine) -> list[Sink]:
         from companion.screen import Screen
 
-        if plain or text or engine == "text" or not Screen.supported():  # typed lines would scroll a screen
-            return [PlainSink(sys.stdout)]
+        if said_only or plain or text or engine == "text" or not Screen.supported():  # typed lines would scroll a screen
+            return [PlainSink(sys.stdout, said_only=said_only)]
         return [Screen(session_engine)]
 
     def keyboard(inbox: queue.SimpleQueue, only_input: bool = False) -> Callable[[], None]:
