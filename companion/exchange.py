@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from companion.errors import UserError
-from companion.store import SessionDetail, SessionSummary, Store, check_record
+from companion.store import SessionDetail, SessionSummary, Store, check_record, client_key
 
 FORMATS = ("json", "csv")
 EXPORT_VERSION = 1
@@ -266,7 +266,8 @@ def import_sessions(db_path: Path, sessions: list[dict[str, Any]]) -> ImportResu
 def _add_rescued(store: Store, existing: list[SessionSummary], session: dict[str, Any]) -> bool:
     """Add a rescue file's events to the session they belong to, when the database holds it (same id and
     client), each at the time it happened; events it already has are not added twice."""
-    into = next((s for s in existing if s.id == session.get("into") and s.client == session["client"]), None)
+    into = next((s for s in existing if s.id == session.get("into") and client_key(s.client) == client_key(session["client"])),
+                None)
     if into is None:
         return False
     have = {(e.t, e.type, json.dumps(e.data, sort_keys=True)) for e in store.session(into.id).events}
@@ -282,8 +283,8 @@ def _already_there(store: Store, existing: list[SessionSummary], session: dict[s
     and the same events at the same times."""
     events = [(float(e["t"]), e["type"], e.get("data", {})) for e in session.get("events", [])]
     for summary in existing:
-        if (summary.client, summary.routine, summary.minutes, summary.started_at) != (
-                session["client"], session["routine"], session["minutes"], started_at):
+        if (client_key(summary.client), summary.routine, summary.minutes, summary.started_at) != (
+                client_key(session["client"]), session["routine"], session["minutes"], started_at):
             continue
         if [(e.t, e.type, e.data) for e in store.session(summary.id).events] == events:
             return True

@@ -149,3 +149,21 @@ def test_forget_asks_first_and_says_how_many(db: Path) -> None:
         assert store.clients() == [] and store.sessions() == []
     code, _, error = invoke("forget", "Maria", "--yes", "--db", str(db))
     assert code != 0 and str(error) == "no client named Maria; clients: none yet"
+
+
+def test_a_session_imported_under_another_spelling_joins_its_client_and_is_not_imported_twice(
+        db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "export.json"
+    assert invoke("export", "--db", str(db), "--client", "Maria", "-o", str(out))[0] == 0
+    document = json.loads(out.read_text())
+    for session in document["sessions"]:
+        session["client"] = "MARIA"
+    out.write_text(json.dumps(document))
+    target = tmp_path / "target.sqlite3"
+    with Store(target) as store:
+        store.end_session(store.begin_session("maria", "foot-circulation", 20), "stopped", 10)
+    assert invoke("import", str(out), "--db", str(target))[1] == "Imported 2 sessions (ids 2–3).\n"
+    assert invoke("import", str(out), "--db", str(target))[1] == (
+        "Imported 0 sessions; 2 already in the database, not imported again.\n")
+    with Store(target) as store:
+        assert store.clients() == ["maria"]

@@ -70,14 +70,15 @@ def forget_command(client: str, yes: bool, db_path: Path | None) -> None:
     if not path.exists():
         raise UserError(f"no client named {client}: no sessions recorded yet ({path} does not exist)")
     with Store(path) as store:
-        store.check_client(client)
+        name, *also = store.check_client(client)
         count = len(store.sessions(client))
+        spelt = f" (also spelt {', '.join(also)})" if also else ""
         if not yes and not click.confirm(
-                f"Delete {client} and their {count} session{'s' if count != 1 else ''} for good?"):
+                f"Delete {name}{spelt} and their {count} session{'s' if count != 1 else ''} for good?"):
             click.echo("Nothing deleted.", err=True)
             raise click.exceptions.Exit(1)  # as click's own abort: a declined confirmation is exit 1
         deleted = store.forget(client)
-    click.echo(f"Forgot {client}: {deleted} session{'s' if deleted != 1 else ''} deleted.")
+    click.echo(f"Forgot {name}{spelt}: {deleted} session{'s' if deleted != 1 else ''} deleted.")
 
 
 commands = [export_command, import_command, forget_command]
