@@ -21,7 +21,8 @@ _DB_OPTION = click.option(
 
 @click.command("export")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
-              help="json (complete, can be imported again) or csv (one row per event, for spreadsheets).")
+              help="json (complete, can be imported again), csv (one row per event) or ratings (CSV: one row per "
+                   "session and measure, before, after and change, to chart progress in a spreadsheet).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (readable by you only) instead of the screen.")
 @click.option("--client", help="Only this client's sessions.")

@@ -16,6 +16,7 @@ from rich.text import Text
 from companion.errors import UserError
 from companion.exchange import write_private
 from companion.paths import default_db
+from companion.measures import in_order, label, named_ratings, session_measures
 from companion.plan.model import Measure
 from companion.report import FORMATS, before_after, duration_text, local_time as _local, rating_text, render
 from companion.store import Rating, SessionSummary, Store, client_key, no_session
@@ -49,7 +50,7 @@ def history(client: str | None, plot_file: Path | None, db_path: Path | None) ->
     if not summaries:
         click.echo("No sessions recorded yet.")
         return
-    measures = _measures(summaries)
+    measures = session_measures(summaries)
     if plot_file is not None:  # before the history is printed, so that a problem is the only line shown
         _plot(summaries, client, known, measures, plot_file)
     console = Console()
@@ -110,43 +111,18 @@ def history_table(summaries: list[SessionSummary], measures: dict[str, Measure])
     table = Table("Id", "Date", "Client", "Routine", "Plan", "Ended", "Ratings before → after")
     table.columns[1].no_wrap = True
     for s in summaries:
-        ratings = "\n".join(rating_text(r) for r in _named_ratings(s.ratings, measures)) or "—"
+        ratings = "\n".join(rating_text(r) for r in named_ratings(s.ratings, measures)) or "—"
         cells = (str(s.id), _local(s.started_at), s.client, s.routine, f"{s.minutes} min", _ending(s), ratings)
         table.add_row(*(Text(cell) for cell in cells))  # Text: a name like "[b]" is not markup
     return table
 
 
 def _history_line(s: SessionSummary, measures: dict[str, Measure]) -> str:
-    ratings = "; ".join(rating_text(r) for r in _named_ratings(s.ratings, measures)) or "none"
+    ratings = "; ".join(rating_text(r) for r in named_ratings(s.ratings, measures)) or "none"
     return (
         f"Session {s.id}, {_local(s.started_at)}, {s.client}, {s.routine}, {s.minutes}-minute plan, "
         f"{_ending(s) if s.status != 'ended' else 'ended: ' + _ending(s)}. Ratings: {ratings}."
     )
-
-
-def _measures(summaries: list[SessionSummary]) -> dict[str, Measure]:
-    """The measures of the routines the sessions used (those that can still be loaded), by id, in each
-    routine's order: the order and names the report and the spoken summary use."""
-    from companion.report import load_routine_quietly
-
-    return {m.id: m for name in dict.fromkeys(s.routine for s in summaries)
-            if (routine := load_routine_quietly(name)) for m in routine.measures}
-
-
-def _in_order(ids: set[str], measures: dict[str, Measure]) -> list[str]:
-    """Measure ids in the routines' order; one no routine knows any more comes last, by its id."""
-    order = list(measures)
-    return sorted(ids, key=lambda m: (order.index(m) if m in order else len(order), m))
-
-
-def _label(measure: str, measures: dict[str, Measure]) -> str:
-    return measures[measure].label if measure in measures else measure
-
-
-def _named_ratings(ratings: tuple[Rating, ...], measures: dict[str, Measure]) -> list[Rating]:
-    """``ratings`` in the routines' order, each named by its label."""
-    by_id = {r.measure: r for r in ratings}
-    return [Rating(_label(m, measures), by_id[m].before, by_id[m].after) for m in _in_order(set(by_id), measures)]
 
 
 def _progress_lines(summaries: list[SessionSummary], measures: dict[str, Measure]) -> list[str]:
@@ -162,9 +138,9 @@ def _progress_lines(summaries: list[SessionSummary], measures: dict[str, Measure
         others = len(own) - len(rated)
         unrated = f" ({others} other{'s' if others != 1 else ''} without ratings)" if others else ""
         lines += ["", f"Progress for {own[0].client}, {_count(len(rated), 'rated session')}{unrated}:"]
-        for measure in _in_order({r.measure for s in rated for r in s.ratings}, measures):
+        for measure in in_order({r.measure for s in rated for r in s.ratings}, measures):
             pairs = [(s.id, r) for s in rated for r in s.ratings if r.measure == measure]
-            lines.append(f"  {_label(measure, measures)}: {_progress(pairs)}")
+            lines.append(f"  {label(measure, measures)}: {_progress(pairs)}")
     return lines
 
 
