@@ -132,3 +132,11 @@ def test_a_voice_session_with_an_unknown_routine_says_so_before_opening_audio(tm
     assert done.returncode == 2
     assert done.stderr.splitlines() == ["companion: no routine named 'nope'; known: foot-circulation "
                                         "(see: companion routines list)"]
+
+
+def test_routines_show_lines_its_columns_up_whatever_the_length_of_a_place():
+    shown = CliRunner().invoke(main, ["routines", "show", "foot-circulation"]).output
+    steps = [line for line in shown.splitlines() if re.match(r"\d\d:\d\d  ", line)]
+    assert any("left foot, ball of the foot" in line for line in steps)
+    assert len({re.search(r" (light|medium|firm|none) ", line).start() for line in steps}) == 1  # the pressure
+    assert len({re.search(r"\d+s  ", line).end() for line in steps}) == 1  # the duration, then the technique
