@@ -1,4 +1,5 @@
-"""Sessions out of and into the database: JSON (complete, re-importable) and CSV (one row per event).
+"""Sessions out of and into the database: JSON (complete, re-importable), CSV (one row per event) and
+ratings (CSV, one row per session and measure: what a spreadsheet charts progress from).
 
 An import is checked in full before anything is written, so a malformed file changes nothing; its
 sessions get new ids, keep their clients, times and events, and a session already in the database
@@ -19,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from companion.errors import UserError
-from companion.store import SessionDetail, SessionSummary, Store, check_record
+from companion.store import SessionDetail, SessionSummary, Store, check_record, client_key
 
-FORMATS = ("json", "csv")
+FORMATS = ("json", "csv", "ratings")
 EXPORT_VERSION = 1
 STATUSES = ("running", "ended", "interrupted")
 CSV_COLUMNS = ("session_id", "client", "routine", "minutes", "started_at", "ended_at", "end_reason", "duration",
                "status", "seq", "t", "type", "data", "wall")
+RATINGS_COLUMNS = ("session_id", "client", "date", "routine", "measure", "before", "after", "change")
 
 
 # -- writing files -------------------------------------------------------------------------------
@@ -75,19 +77,38 @@ def export_json(details: Iterable[SessionDetail]) -> str:
 
 
 def export_csv(details: Iterable[SessionDetail]) -> str:
-    """One row per event, each with its session's columns; a session without events is one row."""
+    """One row per event, each with its session's columns; a session without events is one row. Times in
+    seconds to a tenth (the JSON export keeps them whole)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for detail in details:
         s = detail.summary
         session = [s.id, s.client, s.routine, s.minutes, s.started_at, s.ended_at or "", s.end_reason or "",
-                   "" if s.duration is None else s.duration, s.status]
+                   "" if s.duration is None else round(s.duration, 1), s.status]
         if not detail.events:
             writer.writerow(session + [""] * 5)
         for e in detail.events:
             data = json.dumps(e.data, ensure_ascii=False, sort_keys=True)
-            writer.writerow(session + [e.seq, e.t, e.type, data, e.wall])
+            writer.writerow(session + [e.seq, round(e.t, 1), e.type, data, e.wall])
+    return buffer.getvalue()
+
+
+def export_ratings(details: Iterable[SessionDetail]) -> str:
+    """One row per session and measure rated: before, after and the change, the measures in the routine's
+    order and by its names, the date in local time. A session without ratings has no row."""
+    from companion.measures import named_ratings, session_measures
+    from companion.report import local_time
+
+    summaries = [d.summary for d in details]
+    measures = session_measures(summaries)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(RATINGS_COLUMNS)
+    for s in summaries:
+        for r in named_ratings(s.ratings, measures):
+            writer.writerow([s.id, s.client, local_time(s.started_at), s.routine, r.measure,
+                             *("" if v is None else v for v in (r.before, r.after, r.change))])
     return buffer.getvalue()
 
 
@@ -96,6 +117,8 @@ def export(details: Iterable[SessionDetail], fmt: str) -> str:
         return export_json(details)
     if fmt == "csv":
         return export_csv(details)
+    if fmt == "ratings":
+        return export_ratings(details)
     raise UserError(f"unknown export format '{fmt}'; choose {', '.join(FORMATS)}")
 
 
@@ -266,7 +289,8 @@ def import_sessions(db_path: Path, sessions: list[dict[str, Any]]) -> ImportResu
 def _add_rescued(store: Store, existing: list[SessionSummary], session: dict[str, Any]) -> bool:
     """Add a rescue file's events to the session they belong to, when the database holds it (same id and
     client), each at the time it happened; events it already has are not added twice."""
-    into = next((s for s in existing if s.id == session.get("into") and s.client == session["client"]), None)
+    into = next((s for s in existing if s.id == session.get("into") and client_key(s.client) == client_key(session["client"])),
+                None)
     if into is None:
         return False
     have = {(e.t, e.type, json.dumps(e.data, sort_keys=True)) for e in store.session(into.id).events}
@@ -282,8 +306,8 @@ def _already_there(store: Store, existing: list[SessionSummary], session: dict[s
     and the same events at the same times."""
     events = [(float(e["t"]), e["type"], e.get("data", {})) for e in session.get("events", [])]
     for summary in existing:
-        if (summary.client, summary.routine, summary.minutes, summary.started_at) != (
-                session["client"], session["routine"], session["minutes"], started_at):
+        if (client_key(summary.client), summary.routine, summary.minutes, summary.started_at) != (
+                client_key(session["client"]), session["routine"], session["minutes"], started_at):
             continue
         if [(e.t, e.type, e.data) for e in store.session(summary.id).events] == events:
             return True

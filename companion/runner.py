@@ -181,6 +181,20 @@ class Clock:
         return (self.source() - self.start) * self.speed
 
 
+def _catch_up(session: Session, now: float) -> None:
+    """While steps run, feed the ticks due before ``now``: one at the end of each step and at least one every
+    TICK of session time. A sped-up clock moves many seconds between two wall-clock ticks (30 at --speed
+    300); a step begun in that gap would be recorded at the next tick, late, and the one before it long.
+    (During a question or a pause only reminders are timed: no ticks are made up then.)"""
+    engine = session.engine
+    while engine.running and (current := engine.current) is not None:
+        left = current.duration - engine.elapsed
+        due = engine.now + (min(TICK, left) if left > 0 else TICK)
+        if due >= now:
+            return
+        session.feed(Tick(due))
+
+
 def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQueue, table: PhraseTable,
              tick: float = 0.1) -> None:
     """Drive the session in real time until it ends. The inbox carries ("text", words), ("intent", Intent),
@@ -197,9 +211,12 @@ def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQu
         try:
             item = inbox.get(timeout=tick)
         except queue.Empty:
-            session.feed(Tick(clock()))
+            now = clock()
+            _catch_up(session, now)
+            session.feed(Tick(now))
             continue
         now = clock()
+        _catch_up(session, now)
         kind = item[0]
         if kind == "input ended":
             answerable = False

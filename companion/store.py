@@ -8,6 +8,7 @@ writers wait for each other (busy timeout) instead of failing.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sqlite3
@@ -199,12 +200,14 @@ class Store:
     # -- writing ---------------------------------------------------------------------------------
 
     def begin_session(self, client: str, routine: str, minutes: int) -> int:
-        """Start a session for ``client`` (created if new); returns its id. Status is 'running'."""
+        """Start a session for ``client`` (created if new; a known client's however it is spelt: the stored
+        spelling written exactly so, else the first used); returns its id. Status is 'running'."""
         if not client.strip():
             raise UserError("a session needs a client name; give one, or use the default 'me'")
         now = self._now()
         own = _proc_stat(os.getpid())
         with self._write() as db:
+            client = _named(_spellings(db, client), client)
             db.execute("INSERT OR IGNORE INTO clients (name, created_at) VALUES (?, ?)", (client, now))
             cursor = db.execute(
                 "INSERT INTO sessions (client, routine, minutes, started_at, pid, pid_start) "
@@ -257,11 +260,14 @@ class Store:
             return len(dead)
 
     def forget(self, client: str) -> int:
-        """Delete ``client`` and all their sessions, events, ratings and profile, then VACUUM so that
-        nothing of them stays in the file. Returns how many sessions were deleted."""
+        """Delete ``client`` (every spelling of the name, see ``spellings``) and all their sessions, events,
+        ratings and profile, then VACUUM so that nothing of them stays in the file. Returns how many sessions
+        were deleted."""
         with self._write() as db:
-            (count,) = db.execute("SELECT COUNT(*) FROM sessions WHERE client = ?", (client,)).fetchone()
-            db.execute("DELETE FROM clients WHERE name = ?", (client,))  # cascades to everything else
+            names = _spellings(db, client)
+            marks = ",".join("?" * len(names))
+            (count,) = db.execute(f"SELECT COUNT(*) FROM sessions WHERE client IN ({marks})", names).fetchone()
+            db.execute(f"DELETE FROM clients WHERE name IN ({marks})", names)  # cascades to everything else
         with self._lock, self._errors():
             self._db.execute("VACUUM")
             busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
@@ -276,18 +282,32 @@ class Store:
 
     def clients(self) -> list[str]:
         with self._read() as db:
-            return [name for (name,) in db.execute("SELECT name FROM clients ORDER BY name")]
+            return [name for (name,) in db.execute("SELECT name FROM clients ORDER BY name COLLATE NOCASE, name")]
 
-    def check_client(self, client: str) -> None:
-        """Raise a UserError naming the known clients if ``client`` is not one of them."""
+    def spellings(self, client: str) -> list[str]:
+        """Every client stored under the name ``client``, whatever its case and spacing ("anna smith " is
+        Anna Smith), the spelling first used first. More than one only in a database written before names
+        were matched so: the history, export and forget of a name take them all."""
+        with self._read() as db:
+            return _spellings(db, client)
+
+    def check_client(self, client: str) -> list[str]:
+        """The spellings of ``client`` (see ``spellings``); a UserError suggesting near names, or naming the
+        known clients, if there is none."""
+        found = self.spellings(client)
+        if found:
+            return found
         known = self.clients()
-        if client not in known:
-            raise UserError(f"no client named {client}; clients: {', '.join(known) or 'none yet'}")
+        near = near_names(client, known)
+        if near:
+            raise UserError(f"no client named {client!r}; did you mean {' or '.join(map(repr, near))}?")
+        raise UserError(f"no client named {client}; clients: {', '.join(known) or 'none yet'}")
 
     def profile(self, client: str) -> Profile:
         """What carries over to the next session: the areas still sore and the preferred pressures."""
-        profile = Profile(client=client)
         with self._read() as db:
+            client = _named(_spellings(db, client), client)
+            profile = Profile(client=client)
             rows = db.execute("SELECT foot, area, kind, value FROM profile WHERE client = ?", (client,))
             for foot, area, kind, value in rows:
                 if kind == "sensitive":
@@ -302,10 +322,12 @@ class Store:
         return profile
 
     def sessions(self, client: str | None = None) -> list[SessionSummary]:
-        """Sessions oldest first, of one client or of everyone."""
-        where, args = ("WHERE client = ?", (client,)) if client is not None else ("", ())
+        """Sessions oldest first, of one client (every spelling, see ``spellings``) or of everyone."""
         with self._read() as db:
-            return self._summaries(db, where, args)
+            if client is None:
+                return self._summaries(db, "", ())
+            names = _spellings(db, client)
+            return self._summaries(db, f"WHERE client IN ({','.join('?' * len(names))})", tuple(names))
 
     def session(self, session_id: int) -> SessionDetail:
         with self._read() as db:
@@ -324,7 +346,7 @@ class Store:
         None if their latest session ended normally or they have none. Call ``mark_interrupted`` first."""
         with self._read() as db:
             latest = self._summaries(
-                db, "WHERE id = (SELECT MAX(id) FROM sessions WHERE client = ?)", (client,)
+                db, "WHERE id = (SELECT MAX(id) FROM sessions WHERE client = ?)", (_named(_spellings(db, client), client),)
             )
         if latest and latest[0].status == "interrupted":
             return latest[0]
@@ -526,6 +548,35 @@ def _tighten(path: Path) -> None:
             status = file.stat()
             if status.st_mode & 0o077 and status.st_uid == os.geteuid():
                 file.chmod(status.st_mode & 0o600)
+
+
+def client_key(name: str) -> str:
+    """What two spellings of one client's name share: "Anna  Smith " and "anna smith" are one client."""
+    return " ".join(name.split()).casefold()
+
+
+def _spellings(db: sqlite3.Connection, client: str) -> list[str]:
+    key = client_key(client)
+    rows = db.execute("SELECT name FROM clients ORDER BY created_at, rowid")
+    return [name for (name,) in rows if client_key(name) == key]
+
+
+def _named(spellings: list[str], client: str) -> str:
+    """The one of ``spellings`` a session of ``client`` goes to: written exactly so, else the first used;
+    ``client`` with its spaces tidied when there is none (a new client)."""
+    tidy = " ".join(client.split())
+    return tidy if tidy in spellings or not spellings else spellings[0]
+
+
+def near_names(client: str, known: list[str]) -> list[str]:
+    """Known clients ``client`` may have meant: those with all its words ("anna" → Anna Smith), else those
+    spelt nearly so ("ana smith" → Anna Smith)."""
+    words = client_key(client).split()
+    keys: dict[str, str] = {}
+    for name in known:
+        keys.setdefault(client_key(name), name)
+    whole = [name for key, name in keys.items() if words and all(w in key.split() for w in words)]
+    return whole or [keys[k] for k in difflib.get_close_matches(client_key(client), list(keys), n=3, cutoff=0.75)]
 
 
 def no_session(session_id: int) -> UserError:

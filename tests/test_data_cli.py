@@ -3,6 +3,7 @@ that the exit codes and the one-line errors are the real ones."""
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 import subprocess
 from pathlib import Path
@@ -94,3 +95,42 @@ def test_plot_without_a_client_among_several_is_one_line_before_any_history(db: 
     drawn = companion("history", "--db", str(db), "--client", "me", "--plot", str(out))
     assert drawn.returncode == 0 and drawn.stdout.startswith("Session 2, ")
     assert drawn.stderr == f"Chart written to {out}.\n" and out.read_bytes()[:4] == b"\x89PNG"
+
+
+
+def test_a_client_name_in_any_case_is_that_client_for_every_command(db: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPANION_CONFIG_DIR", str(tmp_path / "config"))
+    script = tmp_path / "answers.txt"
+    script.write_text("> no\n" * 4 + "> 3\n" * 4 + "> 4\n" * 4)
+    assert companion("config", "set", "client", "ALICE").returncode == 0
+    assert companion("simulate", str(script), "--db", str(db)).returncode == 0  # the configured client
+    assert companion("simulate", str(script), "--db", str(db), "--client", "Alice ").returncode == 0
+    with Store(db) as store:
+        assert store.clients() == ["alice", "me"]
+        assert [s.id for s in store.sessions("alice")] == [1, 3, 4]
+    history = companion("history", "--db", str(db), "--client", "aLiCe")
+    assert history.returncode == 0
+    assert [line.split(", ")[0] for line in history.stdout.splitlines() if ", alice, " in line] == [
+        "Session 1", "Session 3", "Session 4"]
+    export = companion("export", "--db", str(db), "--client", "ALICE", "--format", "csv")
+    assert export.returncode == 0 and {row.split(",")[0] for row in export.stdout.splitlines()[1:]} == {"1", "3", "4"}
+    near = companion("history", "--db", str(db), "--client", "alic")
+    assert (near.returncode, near.stderr) == (2, "companion: no client named 'alic'; did you mean 'alice'?\n")
+    forgot = companion("forget", "Alice", "--db", str(db), "--yes")
+    assert forgot.stdout == "Forgot alice: 3 sessions deleted.\n"
+    with Store(db) as store:
+        assert store.clients() == ["me"]
+
+
+def test_forget_names_every_spelling_an_older_database_kept_apart(db: Path) -> None:
+    with sqlite3.connect(db) as raw:  # written before names were matched regardless of case
+        raw.execute("INSERT INTO clients (name, created_at) VALUES ('Alice', '2030-01-01T00:00:00+00:00')")
+        raw.execute("INSERT INTO sessions (client, routine, minutes, started_at, status) "
+                    "VALUES ('Alice', 'foot-circulation', 20, '2030-01-01T00:00:00+00:00', 'ended')")
+    declined = companion("forget", "ALICE", "--db", str(db), input="n\n")
+    assert declined.stdout == "Delete alice (also spelt Alice) and their 2 sessions for good? [y/N]: "
+    forgot = companion("forget", "ALICE", "--db", str(db), "--yes")
+    assert forgot.stdout == "Forgot alice (also spelt Alice): 2 sessions deleted.\n"
+    with Store(db) as store:
+        assert store.clients() == ["me"]

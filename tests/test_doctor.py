@@ -175,7 +175,7 @@ def test_without_audio_server_doctor_says_how_to_start_one_and_fails(tmp_path, d
     assert "start the audio server" in line_of(done.stdout, "microphone")
     assert line_of(done.stdout, "speaker").startswith("✗")
     assert line_of(done.stdout, "pyttsx3 speaks").startswith("✓")
-    assert "essential check(s) failed" in done.stdout.splitlines()[-1]
+    assert done.stdout.splitlines()[-1].startswith("2 essential checks failed: ")
     assert "Traceback" not in done.stderr
 
 
@@ -187,3 +187,16 @@ def test_with_the_audio_bus_every_essential_check_passes(audio_bus, data_dir):
     for label in ("microphone", "speaker", "audio server", "pocketsphinx English model"):
         assert line_of(done.stdout, label).startswith("✓"), done.stdout
     assert done.stdout.splitlines()[-1] == "ready: every essential check passed"
+
+
+@pytest.mark.parametrize(("failing", "said"), [(1, "1 essential check failed"), (3, "3 essential checks failed")])
+def test_the_count_of_failed_checks_reads_as_words(monkeypatch, failing, said):
+    from click.testing import CliRunner
+
+    from companion.cli import main
+
+    checks = [doctor.Check(f"check {n}", False, "broken") for n in range(failing)]
+    monkeypatch.setattr(doctor, "run_checks", lambda: checks)
+    result = CliRunner().invoke(main, ["doctor"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == f"{said}: apply the fixes above, then run companion doctor again"

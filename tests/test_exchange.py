@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from companion.cli import main
 from companion.errors import UserError
 from companion.exchange import parse_export
+from companion.report import local_time
 from companion.store import SessionDetail, Store
 from test_report import SCRIPT, simulate_into
 
@@ -149,3 +150,48 @@ def test_forget_asks_first_and_says_how_many(db: Path) -> None:
         assert store.clients() == [] and store.sessions() == []
     code, _, error = invoke("forget", "Maria", "--yes", "--db", str(db))
     assert code != 0 and str(error) == "no client named Maria; clients: none yet"
+
+
+def test_a_session_imported_under_another_spelling_joins_its_client_and_is_not_imported_twice(
+        db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "export.json"
+    assert invoke("export", "--db", str(db), "--client", "Maria", "-o", str(out))[0] == 0
+    document = json.loads(out.read_text())
+    for session in document["sessions"]:
+        session["client"] = "MARIA"
+    out.write_text(json.dumps(document))
+    target = tmp_path / "target.sqlite3"
+    with Store(target) as store:
+        store.end_session(store.begin_session("maria", "foot-circulation", 20), "stopped", 10)
+    assert invoke("import", str(out), "--db", str(target))[1] == "Imported 2 sessions (ids 2–3).\n"
+    assert invoke("import", str(out), "--db", str(target))[1] == (
+        "Imported 0 sessions; 2 already in the database, not imported again.\n")
+    with Store(target) as store:
+        assert store.clients() == ["maria"]
+
+
+def test_csv_times_are_to_a_tenth_of_a_second(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with Store(path) as store:
+        sid = store.begin_session("Ann", "foot-circulation", 20)
+        store.record(sid, 0.01107299976865761, "say", {"text": "Welcome.", "kind": "announce"})
+        store.end_session(sid, "stopped", 48.71349)
+    code, output, _ = invoke("export", "--db", str(path), "--format", "csv")
+    row = next(csv.DictReader(io.StringIO(output)))
+    assert (code, row["t"], row["duration"]) == (0, "0.0", "48.7")
+
+
+def test_the_ratings_export_is_one_row_per_session_and_measure_in_the_routines_order(db: Path) -> None:
+    code, output, _ = invoke("export", "--db", str(db), "--format", "ratings", "--client", "maria")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(output)))
+    with Store(db) as store:
+        first, second = store.sessions("Maria")
+    assert [(r["session_id"], r["measure"], r["before"], r["after"], r["change"]) for r in rows] == [
+        (str(first.id), "warmth of the feet", "2", "4", "2"),
+        (str(first.id), "skin colour", "3", "4", "1"),
+        (str(first.id), "swelling", "4", "5", "1"),
+        (str(first.id), "comfort", "2", "4", "2"),
+        (str(second.id), "warmth of the feet", "3", "", ""),
+    ]
+    assert rows[0]["client"] == "Maria" and rows[0]["date"] == local_time(first.started_at)  # as history shows it

@@ -145,3 +145,25 @@ def test_a_voice_session_with_an_unknown_routine_says_so_before_opening_audio(tm
     assert done.returncode == 2
     assert done.stderr.splitlines() == ["companion: no routine named 'nope'; known: foot-circulation "
                                         "(see: companion routines list)"]
+
+
+def test_routines_show_lines_its_columns_up_whatever_the_length_of_a_place():
+    shown = CliRunner().invoke(main, ["routines", "show", "foot-circulation"]).output
+    steps = [line for line in shown.splitlines() if re.match(r"\d\d:\d\d  ", line)]
+    assert any("left foot, ball of the foot" in line for line in steps)
+    assert len({re.search(r" (light|medium|firm|none) ", line).start() for line in steps}) == 1  # the pressure
+    assert len({re.search(r"\d+s  ", line).end() for line in steps}) == 1  # the duration, then the technique
+
+
+def test_a_typed_session_at_the_highest_speed_records_each_step_for_its_planned_time(tmp_path):
+    """At --speed 1000 the clock moves 100 s between two wall-clock ticks: each step must still start when the
+    one before it ends, not at the next tick (30-s steps were stored as 0 s and ~105 s)."""
+    db = tmp_path / "fast.sqlite3"
+    done = subprocess.run([sys.executable, "-m", "companion", "session", "--text", "--plain", "--speed", "1000",
+                           "--db", str(db)], input="no\nno\nno\nno\n3\n3\n3\n3\n", capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    steps = Store(db).session(1).steps
+    assert len(steps) > 10
+    assert [round(after.t - step.t, 3) for step, after in zip(steps, steps[1:])] == [
+        step.data["duration"] for step in steps[:-1]]

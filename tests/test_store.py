@@ -152,6 +152,66 @@ def test_sessions_lists_oldest_first_and_filters_by_client(db_path: Path) -> Non
         assert store.sessions("A")[1].status == "running"
 
 
+def test_a_client_is_one_client_whatever_the_case_of_their_name(db_path: Path) -> None:
+    with Store(db_path) as store:
+        first = store.begin_session("Anna Smith", "circulation", 20)
+        store.record(first, 1, "sensitive", {"foot": "left", "area": "heel", "reason": "pain"})
+        store.end_session(first, "completed", 600)
+        second = store.begin_session("anna  SMITH ", "circulation", 20)
+        assert store.clients() == ["Anna Smith"]  # the spelling first used
+        assert [s.id for s in store.sessions("ANNA smith")] == [first, second]
+        assert [s.client for s in store.sessions()] == ["Anna Smith", "Anna Smith"]
+        assert store.profile("anna smith").sensitive == {("left", "heel")}
+        assert store.profile("anna smith").client == "Anna Smith"
+        assert store.check_client("anna smith") == ["Anna Smith"]
+        store.mark_interrupted()
+        assert store.last_interrupted("ANNA SMITH").id == second
+        assert store.forget("anna smith") == 2
+        assert store.clients() == [] and store.sessions() == []
+
+
+def _legacy_spelling(db_path: Path, name: str) -> int:
+    """A second client differing only in case, with one session, as a database written before names were
+    matched regardless of case may hold."""
+    with sqlite3.connect(db_path) as db:
+        db.execute("INSERT INTO clients (name, created_at) VALUES (?, '2030-01-01T00:00:00+00:00')", (name,))
+        cursor = db.execute("INSERT INTO sessions (client, routine, minutes, started_at, status) "
+                            "VALUES (?, 'circulation', 20, '2030-01-01T00:00:00+00:00', 'ended')", (name,))
+        return int(cursor.lastrowid)
+
+
+def test_two_clients_stored_in_different_cases_are_read_as_one_and_written_to_the_exact_one(db_path: Path) -> None:
+    with Store(db_path) as store:
+        first = store.begin_session("Anna Smith", "circulation", 20)
+        store.record(first, 1, "sensitive", {"foot": "left", "area": "heel", "reason": "pain"})
+    lower = _legacy_spelling(db_path, "anna smith")
+    with Store(db_path) as store:
+        assert store.check_client("ANNA SMITH") == ["Anna Smith", "anna smith"]
+        assert [s.id for s in store.sessions("anna smith")] == [first, lower]
+        assert store.profile("ANNA SMITH").client == "Anna Smith"  # no exact spelling: the first used
+        assert store.profile("anna smith").client == "anna smith"  # the exact spelling, when stored
+        assert store.sessions()[-1].client == store.sessions()[0].client.lower()
+        exact = store.begin_session("anna smith", "circulation", 20)
+        other = store.begin_session("ANNA SMITH", "circulation", 20)
+        assert [s.client for s in store.sessions() if s.id in (exact, other)] == ["anna smith", "Anna Smith"]
+        assert store.forget("Anna smith") == 4  # forgetting a person leaves none of their spellings
+        assert store.clients() == []
+
+
+@pytest.mark.parametrize(("asked", "message"), [
+    ("anna", "no client named 'anna'; did you mean 'Anna Berg' or 'Anna Smith'?"),
+    ("ana smith", "no client named 'ana smith'; did you mean 'Anna Smith'?"),
+    ("Zoe", "no client named Zoe; clients: Anna Berg, Anna Smith, bob"),
+])
+def test_an_unknown_client_suggests_near_names(db_path: Path, asked: str, message: str) -> None:
+    with Store(db_path) as store:
+        for name in ("Anna Smith", "bob", "Anna Berg"):
+            store.begin_session(name, "circulation", 20)
+        with pytest.raises(UserError) as error:
+            store.check_client(asked)
+    assert str(error.value) == message
+
+
 def test_interrupted_session_offers_where_it_stopped(db_path: Path) -> None:
     with Store(db_path) as store:
         done = store.begin_session("Maria", "circulation", 20)

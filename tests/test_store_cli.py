@@ -108,10 +108,13 @@ def test_history_lists_sessions_with_ratings_and_trends(db: Path) -> None:
         "Ratings: warmth 3 → not rated.",
         "Session 3, 2025-03-02 14:26, Jo, quick, 5-minute plan, ended: stopped after 1 min 5 s. Ratings: none.",
     ]
-    assert "Trends for Maria over 2 sessions:" in lines
-    assert "  comfort: before 3; after 4; average change in a session +1.0" in lines
-    assert "  warmth: before 2, 3; after 4; baseline 2 → 3 (+1); average change in a session +2.0" in lines
-    assert not any(line.startswith("Trends for Jo") for line in lines)  # Jo has no ratings
+    assert lines[3:] == [
+        "",
+        "Progress for Maria, 2 rated sessions:",
+        "  comfort: session 1: 3 → 4 (+1). Average change in a session +1.0.",
+        "  warmth: session 1: 2 → 4 (+2); session 2: 3 → not rated. Baseline from session 1 to 2: 2 → 3 (+1); "
+        "average change in a session +2.0.",
+    ]  # Jo has no ratings: no progress
     assert not any(ch in out for ch in "┃│┏━")  # piped: no box drawing for screen readers
 
 
@@ -126,6 +129,37 @@ def test_history_of_one_client_from_the_environment(db: Path, monkeypatch: pytes
         run("history", "--client", "Nobody")
 
 
+def test_history_progress_pairs_ratings_with_their_sessions_in_the_routines_order(tmp_path: Path) -> None:
+    """Sessions without ratings (refused by the safety check, interrupted before any) are only counted;
+    measures come in the routine's order, by the names the report uses."""
+    path = tmp_path / "h.sqlite3"
+    with Store(path) as store:
+        def session(ratings: list[tuple[str, str, int]], end: str | None = "completed") -> None:
+            sid = store.begin_session("Ann", "foot-circulation", 20)
+            for measure, when, value in ratings:
+                store.record(sid, 1, "rating", {"measure": measure, "when": when, "value": value})
+            if end:
+                store.end_session(sid, end, 60)
+
+        session([], "not safe to massage today")
+        session([("comfort", "before", 2), ("warmth", "before", 2), ("comfort", "after", 4), ("warmth", "after", 3)])
+        session([], end=None)
+        store.mark_interrupted()
+        session([("comfort", "before", 3), ("warmth", "before", 3), ("warmth", "after", 4)])
+    code, out = run("history", "--db", str(path))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].endswith("Ratings: warmth of the feet 2 → 3 (+1); comfort 2 → 4 (+2).")
+    assert lines[4:] == [
+        "",
+        "Progress for Ann, 2 rated sessions (2 others without ratings):",
+        "  warmth of the feet: session 2: 2 → 3 (+1); session 4: 3 → 4 (+1). Baseline from session 2 to 4: "
+        "2 → 3 (+1); average change in a session +1.0.",
+        "  comfort: session 2: 2 → 4 (+2); session 4: 3 → not rated. Baseline from session 2 to 4: 2 → 3 (+1); "
+        "average change in a session +2.0.",
+    ]
+
+
 def test_history_without_a_database_says_so_and_creates_nothing(tmp_path: Path) -> None:
     path = tmp_path / "none.sqlite3"
     code, out = run("history", "--db", str(path))
@@ -135,7 +169,7 @@ def test_history_without_a_database_says_so_and_creates_nothing(tmp_path: Path) 
 
 def test_history_on_a_terminal_is_a_table(db: Path) -> None:
     with Store(db) as store:
-        table = history_table(store.sessions())
+        table = history_table(store.sessions(), {})
     console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
     console.print(table)
     text = console.file.getvalue()

@@ -21,7 +21,8 @@ _DB_OPTION = click.option(
 
 @click.command("export")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
-              help="json (complete, can be imported again) or csv (one row per event, for spreadsheets).")
+              help="json (complete, can be imported again), csv (one row per event) or ratings (CSV: one row per "
+                   "session and measure, before, after and change, to chart progress in a spreadsheet).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (readable by you only) instead of the screen.")
 @click.option("--client", help="Only this client's sessions.")
@@ -70,14 +71,15 @@ def forget_command(client: str, yes: bool, db_path: Path | None) -> None:
     if not path.exists():
         raise UserError(f"no client named {client}: no sessions recorded yet ({path} does not exist)")
     with Store(path) as store:
-        store.check_client(client)
+        name, *also = store.check_client(client)
         count = len(store.sessions(client))
+        spelt = f" (also spelt {', '.join(also)})" if also else ""
         if not yes and not click.confirm(
-                f"Delete {client} and their {count} session{'s' if count != 1 else ''} for good?"):
+                f"Delete {name}{spelt} and their {count} session{'s' if count != 1 else ''} for good?"):
             click.echo("Nothing deleted.", err=True)
             raise click.exceptions.Exit(1)  # as click's own abort: a declined confirmation is exit 1
         deleted = store.forget(client)
-    click.echo(f"Forgot {client}: {deleted} session{'s' if deleted != 1 else ''} deleted.")
+    click.echo(f"Forgot {name}{spelt}: {deleted} session{'s' if deleted != 1 else ''} deleted.")
 
 
 commands = [export_command, import_command, forget_command]

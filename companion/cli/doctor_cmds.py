@@ -247,7 +247,9 @@ def doctor() -> None:
         click.echo(format_check(check, ascii_only))
     failed = [c for c in results if c.essential and not c.ok]
     if failed:
-        click.echo(f"{len(failed)} essential check(s) failed: apply the fixes above, then run "
+        # "1 check", "2 checks": a screen reader reads "check(s)" as "check s"
+        checks = "1 essential check" if len(failed) == 1 else f"{len(failed)} essential checks"
+        click.echo(f"{checks} failed: apply the fixes above, then run "
                    "companion doctor again")
         raise SystemExit(1)  # not ctx.exit: click returns its code instead of raising in the CLI's mode
     click.echo("ready: every essential check passed")

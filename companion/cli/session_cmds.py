@@ -201,13 +201,17 @@ def routines_show(name: str, minutes: int | None) -> None:
     if routine.source:
         click.echo(f"From: {routine.source}")
     click.echo("Measures: " + ", ".join(f"{m.label} (1 {m.low} .. 5 {m.high})" for m in routine.measures))
+    places = [wording.place(step.foot, step.area) for step in steps]
+    # each column as wide as its longest entry: "left foot, ball of the foot" pushed the rest along
+    ids, wide, pressures = (max(map(len, column)) for column in ([s.id for s in steps], places,
+                                                                 [s.pressure for s in steps]))
     t = 0.0
-    for step in steps:
+    for step, place in zip(steps, places):
         flags = [f for f, on in (("optional", step.optional), ("focused", step.focused),
                                   ("not with swelling", step.needs_no_swelling),
                                   ("again on resume", step.redo_on_resume)) if on]
-        click.echo(f"{int(t // 60):02d}:{int(t % 60):02d}  {step.id:28} {wording.place(step.foot, step.area):24} "
-                   f"{step.pressure:6} {int(step.duration):4d}s  {step.technique}" + (f"  [{', '.join(flags)}]" if flags else ""))
+        click.echo(f"{int(t // 60):02d}:{int(t % 60):02d}  {step.id:{ids}}  {place:{wide}}  {step.pressure:{pressures}}  "
+                   f"{int(step.duration):4d}s  {step.technique}" + (f"  [{', '.join(flags)}]" if flags else ""))
         t += step.duration
 
 

@@ -16,8 +16,10 @@ from rich.text import Text
 from companion.errors import UserError
 from companion.exchange import write_private
 from companion.paths import default_db
-from companion.report import FORMATS, duration_text, local_time as _local, rating_text, render
-from companion.store import Rating, SessionSummary, Store, no_session
+from companion.measures import in_order, label, named_ratings, session_measures
+from companion.plan.model import Measure
+from companion.report import FORMATS, before_after, duration_text, local_time as _local, rating_text, render
+from companion.store import Rating, SessionSummary, Store, client_key, no_session
 
 _DB_OPTION = click.option(
     "--db",
@@ -42,37 +44,36 @@ def history(client: str | None, plot_file: Path | None, db_path: Path | None) ->
         return
     with Store(path) as store:
         if client is not None:
-            store.check_client(client)
+            client = store.check_client(client)[0]
         summaries = store.sessions(client)
         known = store.clients()
     if not summaries:
         click.echo("No sessions recorded yet.")
         return
+    measures = session_measures(summaries)
     if plot_file is not None:  # before the history is printed, so that a problem is the only line shown
-        _plot(summaries, client, known, plot_file)
+        _plot(summaries, client, known, measures, plot_file)
     console = Console()
     if console.is_terminal:
-        console.print(history_table(summaries))
+        console.print(history_table(summaries, measures))
     else:
         for summary in summaries:
-            click.echo(_history_line(summary))
-    for line in _trend_lines(summaries):
+            click.echo(_history_line(summary, measures))
+    for line in _progress_lines(summaries, measures):
         click.echo(line)
     if plot_file is not None:
         click.echo(f"Chart written to {plot_file}.", err=True)
 
 
-def _plot(summaries: list[SessionSummary], client: str | None, known: list[str], plot_file: Path) -> None:
+def _plot(summaries: list[SessionSummary], client: str | None, known: list[str], measures: dict[str, Measure],
+          plot_file: Path) -> None:
     """Write the history chart of one client (the only one, or the one chosen with --client)."""
     if client is None and len(known) > 1:
         raise UserError(f"--plot draws one client's sessions; add --client (one of: {', '.join(known)})")
     if not any(s.ratings for s in summaries):
         raise UserError(f"no ratings to plot for {summaries[0].client} yet; nothing written to {plot_file}")
     from companion.plot import history_chart_png
-    from companion.report import load_routine_quietly
 
-    measures = {m.id: m for name in dict.fromkeys(s.routine for s in summaries)
-                if (routine := load_routine_quietly(name)) for m in routine.measures}
     png = history_chart_png(summaries, {k: m.label for k, m in measures.items()},
                             {k: (m.low, m.high) for k, m in measures.items()}, list(measures))
     write_private(plot_file, png, option="--plot")
@@ -106,52 +107,60 @@ commands = [history, report]
 # -- history -------------------------------------------------------------------------------------
 
 
-def history_table(summaries: list[SessionSummary]) -> Table:
+def history_table(summaries: list[SessionSummary], measures: dict[str, Measure]) -> Table:
     table = Table("Id", "Date", "Client", "Routine", "Plan", "Ended", "Ratings before → after")
     table.columns[1].no_wrap = True
     for s in summaries:
-        ratings = "\n".join(rating_text(r) for r in s.ratings) or "—"
+        ratings = "\n".join(rating_text(r) for r in named_ratings(s.ratings, measures)) or "—"
         cells = (str(s.id), _local(s.started_at), s.client, s.routine, f"{s.minutes} min", _ending(s), ratings)
         table.add_row(*(Text(cell) for cell in cells))  # Text: a name like "[b]" is not markup
     return table
 
 
-def _history_line(s: SessionSummary) -> str:
-    ratings = "; ".join(rating_text(r) for r in s.ratings) or "none"
+def _history_line(s: SessionSummary, measures: dict[str, Measure]) -> str:
+    ratings = "; ".join(rating_text(r) for r in named_ratings(s.ratings, measures)) or "none"
     return (
         f"Session {s.id}, {_local(s.started_at)}, {s.client}, {s.routine}, {s.minutes}-minute plan, "
         f"{_ending(s) if s.status != 'ended' else 'ended: ' + _ending(s)}. Ratings: {ratings}."
     )
 
 
-def _trend_lines(summaries: list[SessionSummary]) -> list[str]:
-    """Per client and measure: baselines and finals across sessions, and the average change within one."""
+def _progress_lines(summaries: list[SessionSummary], measures: dict[str, Measure]) -> list[str]:
+    """Per client and measure, the sessions that rated it ("session 5: 2 → 4 (+2)"), how the rating at the
+    start moved from the first of them to the last, and the average change within a session. Sessions
+    without ratings (refused by the safety check, interrupted early) are not counted, only said."""
     lines: list[str] = []
-    for client in dict.fromkeys(s.client for s in summaries):
-        own = [s for s in summaries if s.client == client]
-        measures = sorted({r.measure for s in own for r in s.ratings})
-        if not measures:
+    for key in dict.fromkeys(client_key(s.client) for s in summaries):
+        own = [s for s in summaries if client_key(s.client) == key]
+        rated = [s for s in own if any(r.before is not None or r.after is not None for r in s.ratings)]
+        if not rated:
             continue
-        lines += ["", f"Trends for {client} over {len(own)} session{'s' if len(own) != 1 else ''}:"]
-        for measure in measures:
-            rated = [r for s in own for r in s.ratings if r.measure == measure]
-            lines.append(f"  {measure}: {_trend(rated)}")
+        others = len(own) - len(rated)
+        unrated = f" ({others} other{'s' if others != 1 else ''} without ratings)" if others else ""
+        lines += ["", f"Progress for {own[0].client}, {_count(len(rated), 'rated session')}{unrated}:"]
+        for measure in in_order({r.measure for s in rated for r in s.ratings}, measures):
+            pairs = [(s.id, r) for s in rated for r in s.ratings if r.measure == measure]
+            lines.append(f"  {label(measure, measures)}: {_progress(pairs)}")
     return lines
 
 
-def _trend(rated: list[Rating]) -> str:
-    befores = [r.before for r in rated if r.before is not None]
-    afters = [r.after for r in rated if r.after is not None]
-    changes = [r.change for r in rated if r.change is not None]
-    parts = [
-        f"before {', '.join(map(str, befores)) or 'not rated'}",
-        f"after {', '.join(map(str, afters)) or 'not rated'}",
-    ]
-    if len(befores) > 1:
-        parts.append(f"baseline {befores[0]} → {befores[-1]} ({befores[-1] - befores[0]:+d})")
+def _progress(rated: list[tuple[int, Rating]]) -> str:
+    """'session 1: 2 → 3 (+1); session 4: 3 → 4 (+1). Baseline from session 1 to 4: 2 → 3 (+1); average
+    change in a session +1.0.'"""
+    pairs = "; ".join(f"session {sid}: {before_after(r)}" for sid, r in rated if r.before is not None or r.after is not None)
+    parts = []
+    starts = [(sid, r.before) for sid, r in rated if r.before is not None]
+    if len(starts) > 1:
+        (first_id, first), (last_id, last) = starts[0], starts[-1]
+        parts.append(f"baseline from session {first_id} to {last_id}: {first} → {last} ({last - first:+d})")
+    changes = [r.change for _, r in rated if r.change is not None]
     if changes:
         parts.append(f"average change in a session {sum(changes) / len(changes):+.1f}")
-    return "; ".join(parts)
+    return pairs + (". " + "; ".join(parts).capitalize() if parts else "") + "."
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'s' if n != 1 else ''}"
 
 
 # -- small formatters ----------------------------------------------------------------------------
