@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from companion.errors import UserError
+from companion.measures import named_ratings
 from companion.plan.model import Routine
 from companion.store import Event, Rating, SessionDetail
 
@@ -265,10 +266,8 @@ def _safety(data: dict[str, Any]) -> SafetyAnswer:
 
 
 def _ratings(ratings: tuple[Rating, ...], routine: Routine | None) -> tuple[RatingRow, ...]:
-    order = [m.id for m in routine.measures] if routine else []
-    labels = {m.id: m.label for m in routine.measures} if routine else {}
-    ranked = sorted(ratings, key=lambda r: (order.index(r.measure) if r.measure in order else len(order), r.measure))
-    return tuple(RatingRow(labels.get(r.measure, r.measure), r.before, r.after) for r in ranked)
+    measures = {m.id: m for m in routine.measures} if routine else {}
+    return tuple(RatingRow(r.measure, r.before, r.after) for r in named_ratings(ratings, measures))
 
 
 def _timing(detail: SessionDetail) -> str:
@@ -282,6 +281,8 @@ def _timing(detail: SessionDetail) -> str:
         return f"Started {start}; ended {end}: {s.end_reason}{took}."
     last = s.last_step or {}
     where = f" during {spot}" if (spot := _recorded_place(last.get("foot"), last.get("area"))) else ""
+    if any(e.type == "rating" and e.data.get("when") == "after" for e in detail.events):
+        where = " during the ratings after the massage"
     last_t = f", {clock(detail.events[-1].t)} into the session" if detail.events else ""
     state = "interrupted" if s.status == "interrupted" else "not ended (still running, or stopped unmarked)"
     return f"Started {start}; {state}{where}{last_t}."
@@ -327,8 +328,10 @@ def local_time(iso: str | None) -> str:
 
 
 def clock(t: float) -> str:
+    """Session time as m:ss, or h:mm:ss from an hour on."""
     minutes, seconds = divmod(int(t), 60)
-    return f"{minutes}:{seconds:02d}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 def duration_text(seconds: float | None) -> str:

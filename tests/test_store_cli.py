@@ -191,7 +191,7 @@ def test_report_tells_what_was_done_and_why(db: Path) -> None:
         "",
         "Steps done (2):",
         "  - 0:10  left foot, toes: stroking, light pressure, 1 min",
-        "  - 1:10  left foot, arch: kneading, medium pressure, 1 min 30 s",
+        "  - 1:10  left foot, arch: kneading, medium, then light pressure, 1 min 30 s",  # eased at 1:35
         "",
         "What changed and why:",
         "  - 1:35  pain reported: left foot, arch: pressure to light",
@@ -243,3 +243,15 @@ def test_a_broken_database_is_one_line_not_a_traceback(tmp_path: Path) -> None:
         f"companion: the database {path} is not a companion database; "
         "move it aside or pass --db with another file\n"
     )
+
+
+def test_report_of_a_session_interrupted_at_the_final_ratings_says_so_in_hours(tmp_path: Path) -> None:
+    path = tmp_path / "late.sqlite3"
+    with Store(path) as store:
+        sid = store.begin_session("Maria", "circulation", 20)
+        store.record(sid, 1100, "step", {"id": "r-final", "foot": "right", "area": None})
+        store.record(sid, 3725, "rating", {"measure": "warmth", "value": 4, "when": "after"})  # an hour of waiting
+        store.mark_interrupted()
+    code, out = run("report", "1", "--db", str(path))
+    assert code == 0
+    assert "interrupted during the ratings after the massage, 1:02:05 into the session." in out
