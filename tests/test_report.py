@@ -197,21 +197,23 @@ def test_cli_writes_private_files_in_each_format(db: Path, tmp_path: Path) -> No
     assert result.exit_code == 0 and "What changed and why:" in result.output
 
 
-def test_a_step_left_by_going_back_shows_the_time_it_really_took(tmp_path: Path) -> None:
+def text_report_of(tmp_path: Path, script: str) -> str:
+    """The text report of a session simulated from ``script`` into a fresh database."""
     db = tmp_path / "history.sqlite3"
-    simulate_into(db, "> no\n> no\n> no\n> no\n> 2\n> 3\n> 4\n> 2\n00:30 skip\n01:20 go back\n")
+    simulate_into(db, script)
     with Store(db) as store:
-        text = render(store.session(1), "text")
+        return render(store.session(1), "text")
+
+
+def test_a_step_left_by_going_back_shows_the_time_it_really_took(tmp_path: Path) -> None:
+    text = text_report_of(tmp_path, "> no\n> no\n> no\n> no\n> 2\n> 3\n> 4\n> 2\n00:30 skip\n01:20 go back\n")
     assert "0:30  both feet: positioning, 50 s (cut short: went back)" in text
     assert "1:20  both feet: cleansing foot soak, 2 min\n" in text
 
 
 def test_the_reasons_name_steps_in_words_not_by_their_ids(tmp_path: Path) -> None:
-    db = tmp_path / "history.sqlite3"
-    simulate_into(db, "> no\n> no\n> no\n> no\n> 2\n> 3\n> 4\n> 2\n06:00 more time\n06:10 less time\n"
-                      "11:35 back\n11:40 skip\n")
-    with Store(db) as store:
-        text = render(store.session(1), "text")
+    text = text_report_of(tmp_path, "> no\n> no\n> no\n> no\n> 2\n> 3\n> 4\n> 2\n06:00 more time\n"
+                                    "06:10 less time\n11:35 back\n11:40 skip\n")
     changes = text.split("What changed and why:\n")[1].split("\n\n")[0]
     assert not re.search(r"\b(left|right)-[a-z]", changes), changes  # "left-long-and-circular"
     whys = [line.split("  ", 2)[2].split(": ")[0] for line in changes.splitlines()]
@@ -222,11 +224,8 @@ def test_the_reasons_name_steps_in_words_not_by_their_ids(tmp_path: Path) -> Non
 
 
 def test_steps_done_show_the_pressure_used_and_a_step_stopped_early(tmp_path: Path) -> None:
-    db = tmp_path / "history.sqlite3"
-    simulate_into(db, "> no\n> no\n> no\n> no\n> 3\n> 3\n> 3\n> 3\n07:43 firmer\n07:50 pause\n08:20 resume\n"
-                      "08:30 stop\n> yes\n> 4\n> 4\n> 4\n> 4\n")
-    with Store(db) as store:
-        text = render(store.session(1), "text")
+    text = text_report_of(tmp_path, "> no\n> no\n> no\n> no\n> 3\n> 3\n> 3\n> 3\n07:43 firmer\n07:50 pause\n"
+                                    "08:20 resume\n08:30 stop\n> yes\n> 4\n> 4\n> 4\n> 4\n")
     assert "7:15  left foot, ball: fingertip friction in very small circles, medium, then firm pressure, 30 s\n" in text
     # 5 s before the pause and 10 after it, of its 30
     assert "7:45  left foot, arch: fingertip friction in very small circles, medium pressure, 15 s (stopped by the " \
