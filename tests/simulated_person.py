@@ -219,7 +219,7 @@ def massage_script(book: Phrasebook, sore_spot: tuple[str, str] | None = None, p
         (r"rate the (warmth|comfort)", book.baseline),
     ]
     # Triggers are loose: tiny.en hears espeak's "Now the left foot." as "the outer left foot", "Focused" as "focus".
-    beats = [Beat(r"(the|outer) left foot|strokes", book.pause, ack=r"paused", barge_in=True),
+    beats = [Beat(r"(the|outer|upper) left foot|\bstrokes?\b", book.pause, ack=r"paused", barge_in=True),
              Beat(r"\bpaused\b|say re|when you are ready", book.resume, ack=r"resum", delay=pause_for)]
     if talk:
         beats += [Beat(r"resum|left in th", book.where, ack=r"left in th"),

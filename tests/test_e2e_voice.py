@@ -96,7 +96,7 @@ def run_session(workdir: Path, lang: str, book: Phrasebook, engine: list[str], t
     note = lambda line: log.append(f"{time.monotonic() - began:7.2f} {line}")
     person = start_person(massage_script(book, talk=talk), book, workdir / "person", note)
     db = workdir / "sessions.sqlite3"
-    command = [sys.executable, "-m", "companion", "session", "--routine", str(ROUTINE), "--minutes", "15",
+    command = [sys.executable, "-m", "companion", "session", "--routine", str(ROUTINE), "--minutes", "18",
                "--speed", str(SPEED), "--db", str(db), "--voice", "calm", "--show-heard", *engine]
     env = {**os.environ, "COMPANION_CACHE_DIR": str(workdir / "cache"), "COMPANION_CONFIG_DIR": str(workdir / "config"),
            "COMPANION_DATA_DIR": str(workdir / "data")}
