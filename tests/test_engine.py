@@ -913,3 +913,12 @@ def test_typed_words_that_are_no_command_during_the_steps_are_answered():
     engine = opened()
     said = talk(engine, (200, "more presure"))
     assert said[-1] == "Sorry, I didn't catch that. Say help for the commands."
+
+
+@pytest.mark.parametrize(("still_sore", "offered"), [("no", True), ("yes", False), ("skip", False)])
+def test_a_kept_pressure_is_offered_once_a_spot_sore_last_time_is_better(still_sore, offered):
+    profile = Profile(sensitive={("both", "whole")}, pressure={("left", "ball"): "firm"})
+    _, out = run_script(CHECK + f"> {still_sore}\n> no\n> yes\n", profile=profile)
+    offers = [e["text"] for e in out.of("say") if e["kind"] == "question" and e["text"].startswith("Last time you")]
+    assert offers == (["Last time you preferred firm pressure on the ball of your left foot. Keep that?"]
+                      if offered else [])

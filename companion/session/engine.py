@@ -370,11 +370,10 @@ class Engine:
 
     def _preferences_offer(self) -> Question | None:
         """The pressures kept from last time, offered in one question (several "Keep that?" in a row were a lot)
-        once the safety check is answered: not on a spot sore last time or said to be sore today (it stays
-        light), nor one the routine works at that pressure anyway."""
-        sore = (*self.options.profile.sensitive, *self.sore)
+        once the safety check is answered: not on a spot sore today (still sore from last time, or said to be:
+        it stays light), nor one the routine works at that pressure anyway."""
         offered = [(foot, area, pressure) for (foot, area), pressure in sorted(self.options.profile.pressure.items())
-                   if not any(adapt.covers(foot, area, *spot) for spot in sore)
+                   if not any(adapt.covers(foot, area, *spot) for spot in self.sore)
                    and {p.pressure for p in self.plan if (p.step.foot, p.step.area) == (foot, area)} - {pressure}]
         if not offered:
             return None
