@@ -5,15 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from companion.plan.model import Measure
+from companion.errors import UserError
+from companion.plan.model import Measure, Routine
 from companion.store import Rating, SessionSummary
+
+
+def load_routine_quietly(name: str) -> Routine | None:
+    """The routine a session used, if it can still be loaded (it may have been renamed or deleted)."""
+    from companion.plan.loader import load_routine
+
+    try:
+        return load_routine(name)
+    except UserError:
+        return None
 
 
 def session_measures(summaries: Iterable[SessionSummary]) -> dict[str, Measure]:
     """The measures of the routines the sessions used (those that can still be loaded), by id, in each
     routine's order, the routine first used first."""
-    from companion.report import load_routine_quietly
-
     return {m.id: m for name in dict.fromkeys(s.routine for s in summaries)
             if (routine := load_routine_quietly(name)) for m in routine.measures}
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from companion.errors import UserError
-from companion.measures import named_ratings
+from companion.measures import load_routine_quietly, named_ratings
 from companion.plan.model import Routine
 from companion.store import Event, Rating, SessionDetail
 
@@ -98,16 +98,6 @@ def build_report(detail: SessionDetail, routine: Routine | None = None) -> Repor
         ratings=_ratings(s.ratings, routine),
         measure_scales={m.label: (m.low, m.high) for m in routine.measures} if routine else {},
     )
-
-
-def load_routine_quietly(name: str) -> Routine | None:
-    """The routine a session used, if it can still be loaded (it may have been renamed or deleted)."""
-    from companion.plan.loader import load_routine
-
-    try:
-        return load_routine(name)
-    except UserError:
-        return None
 
 
 def _step_names(detail: SessionDetail, routine: Routine | None) -> dict[str, str]:

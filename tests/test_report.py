@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from companion.cli import main
-from companion.report import build_report, load_routine_quietly, render, render_html, render_markdown, render_text
+from companion.measures import load_routine_quietly
+from companion.report import build_report, render, render_html, render_markdown, render_text
 from companion.runner import Session, StoreSink, build_engine, simulate
 from companion.script import parse_script
 from companion.speech.phrases import load_phrases

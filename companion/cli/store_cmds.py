@@ -156,7 +156,8 @@ def _progress(rated: list[tuple[int, Rating]]) -> str:
     changes = [r.change for _, r in rated if r.change is not None]
     if changes:
         parts.append(f"average change in a session {sum(changes) / len(changes):+.1f}")
-    return pairs + (". " + "; ".join(parts).capitalize() if parts else "") + "."
+    summary = "; ".join(parts)
+    return pairs + (f". {summary[:1].upper()}{summary[1:]}" if parts else "") + "."
 
 
 def _count(n: int, thing: str) -> str:
