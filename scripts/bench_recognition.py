@@ -33,6 +33,7 @@ listens to ``--cost-seconds`` of room tone through the Listener, then decodes 20
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -47,6 +48,7 @@ from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TypeVar
 
 import numpy as np
 
@@ -63,6 +65,7 @@ from companion.speech.whisper_engine import THREADS_ENV, one_blas_thread
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from audio_bus import Recorder  # noqa: E402  (the tests' recorder of a PulseAudio source)
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path("/work/shared/data/speech_commands")
 # Spoken word → the (intent, value) it must give.
@@ -346,24 +349,38 @@ def condition_clips(store: SpeechStore, table: PhraseTable, voices: Iterable[str
                     per_condition: int, safety_per_condition: int, babble: np.ndarray | None,
                     seed: int = 7) -> list[Clip]:
     """The seeded sample of one condition: ``per_condition`` (phrase, voice) pairs from all of them, plus
-    ``safety_per_condition`` from the safety phrases (pain, stop, pause). 0 means all of them."""
+    ``safety_per_condition`` from the safety phrases (pain, stop, pause). 0 means all of them.
+
+    Each pair draws its own number (and its own noise) from the seed, the condition, the phrase and the
+    voice, and the pairs with the lowest numbers are taken: a phrase added to the table changes at most as
+    many clips of the sample as it adds, so runs before and after compare on nearly the same clips (a draw
+    from the whole list changed most of them)."""
     items = [(text, want, voice) for voice in voices for text, want in phrase_items(table)]
-    rng = np.random.default_rng([seed, CONDITIONS.index(condition) if condition in CONDITIONS else 99])
-    chosen = _sample(items, per_condition, rng)
+    key = condition if condition in CONDITIONS else "other"
+    chosen = _lowest(items, per_condition, lambda i: _draw(seed, key, i[0], i[2]))
     safety = [i for i in items if i[1][0] in SAFETY and i not in chosen]
-    chosen += _sample(safety, safety_per_condition, rng) if safety_per_condition else []
+    chosen += _lowest(safety, safety_per_condition, lambda i: _draw(seed, key, "safety", i[0], i[2])) \
+        if safety_per_condition else []
     noise, snr = (None, 0.0) if condition == "clean" else (condition.split()[0], float(condition.split()[1]))
     clips = []
     for text, want, voice in chosen:
+        rng = np.random.default_rng(_draw(seed, key, text, voice))
         audio, end = mix(store.get(text, voice).astype(np.float64), noise, snr, rng, babble)
         clips.append(Clip(to_pcm16(audio), want, f"{text} [{voice}]", end))
     return clips
 
 
-def _sample(items: list, count: int, rng: np.random.Generator) -> list:
+def _draw(*parts: object) -> int:
+    """A number fixed by ``parts`` in every run and process (Python's hash() of a str is not)."""
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "big")
+
+
+def _lowest(items: list[T], count: int, draw: Callable[[T], int]) -> list[T]:
+    """The ``count`` items with the lowest draws, in their list order; all of them for 0."""
     if count <= 0 or count >= len(items):
         return list(items)
-    return [items[i] for i in sorted(rng.choice(len(items), count, replace=False))]
+    kept = set(sorted(range(len(items)), key=lambda i: draw(items[i]))[:count])
+    return [item for i, item in enumerate(items) if i in kept]
 
 
 # --- scoring -------------------------------------------------------------------------------------------------
@@ -1054,7 +1071,7 @@ def main(argv: list[str] | None = None) -> int:
                   + [f"own:   {x}" for x in r.own_intents] + [f"ECHO:  {x}" for x in r.echo_admitted])
 
     if "latency" not in skip:
-        pick = _sample(audio.synthetic["clean"], args.latency_clips, np.random.default_rng(3))
+        pick = _lowest(audio.synthetic["clean"], args.latency_clips, lambda c: _draw(3, c.label))
         for engine in engines:
             log(f"{engine}: intent latency")
             recognizer = open_engine(engine)

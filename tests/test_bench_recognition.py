@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from companion.session.intents import Intent
-from companion.speech.phrases import load_phrases
+from companion.speech.phrases import Phrase, load_phrases
 from companion.speech.recognizer import SAMPLE_RATE, Recognition
 from speech_fixtures import REAL_RECORDINGS
 
@@ -53,6 +54,18 @@ def test_conditions_are_sampled_the_same_way_every_run(bench, store):
     assert [c.label for c in first] == [c.label for c in again] and len(first) == 3
     assert first[-1].expected[0] in bench.SAFETY
     assert first[0].pcm == again[0].pcm
+
+
+def test_new_phrases_change_only_as_many_clips_as_they_add(bench, store):
+    table = load_phrases("en")
+    grown = dataclasses.replace(table, phrases=(*table.phrases, Phrase("go to the left foot", "next_foot"),
+                                                 Phrase("switch to the right foot", "next_foot")))
+    voices = bench.VOICES[:1]
+    before = {c.label: c.pcm for c in bench.condition_clips(store, table, voices, "pink 10 dB", 12, 0, None)}
+    after = {c.label: c.pcm for c in bench.condition_clips(store, grown, voices, "pink 10 dB", 12, 0, None)}
+    kept = before.keys() & after.keys()
+    assert len(after) == 12 and len(kept) >= 10
+    assert all(before[label] == after[label] for label in kept)  # the same noise under the same clip
 
 
 def test_scores_real_clips_with_pocketsphinx_and_the_baseline(bench):
