@@ -278,6 +278,40 @@ class Store:
             )
         return int(count)
 
+    def rename_client(self, client: str, new: str) -> tuple[str, int]:
+        """Give ``client`` (every spelling) the name ``new``; when ``new`` is another client (whatever its
+        case), merge into them: ``client``'s sessions become theirs, among theirs by id (the order they were
+        recorded in). The profile is derived again from the records of all their sessions in that order, as
+        if every session had been recorded under the one name. One transaction: a crash leaves the clients
+        as they were or as asked; no session, event or rating is deleted. Returns the name the sessions
+        now have and how many of them changed name."""
+        tidy = " ".join(new.split())
+        if not tidy:
+            raise UserError("give the new name of the client, e.g. 'Anna Smith'")
+        self.check_client(client)
+        with self._write() as db:
+            olds = _spellings(db, client)
+            if not olds:
+                raise UserError(f"no client named {client}; see companion history")  # forgotten meanwhile
+            joined = [name for name in _spellings(db, tidy) if name not in olds]
+            target = _named(joined, tidy) if joined else tidy
+            moving = [name for name in olds if name != target]
+            if not moving:
+                raise UserError(f"{target} is already the name of that client; nothing to rename")
+            marks = ",".join("?" * len(moving))
+            db.execute(f"INSERT OR IGNORE INTO clients (name, created_at) "
+                       f"SELECT ?, MIN(created_at) FROM clients WHERE name IN ({marks})", (target, *moving))
+            moved = db.execute(f"UPDATE sessions SET client = ? WHERE client IN ({marks})", (target, *moving))
+            db.execute(f"DELETE FROM profile WHERE client IN (?, {marks})", (target, *moving))
+            db.execute(f"DELETE FROM clients WHERE name IN ({marks})", moving)  # no session is theirs now
+            records = db.execute(
+                "SELECT e.session_id, e.type, e.data, e.wall FROM events e JOIN sessions s ON s.id = e.session_id "
+                "WHERE s.client = ? AND e.type IN ('sensitive', 'recovered', 'preference') ORDER BY s.id, e.seq",
+                (target,)).fetchall()
+            for session_id, type, data, wall in records:
+                _DERIVED[type](db, session_id, target, json.loads(data), wall)
+        return target, moved.rowcount
+
     # -- reading ---------------------------------------------------------------------------------
 
     def clients(self) -> list[str]:

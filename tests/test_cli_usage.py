@@ -12,6 +12,7 @@ import pytest
     (["report", "abc"], "companion report: Invalid value for 'SESSION'"),
     (["no-such-command"], "companion: No such command 'no-such-command'."),
     (["history", "--client"], "companion history: Option '--client' requires an argument."),  # click gives no context
+    (["rename", "alice"], "companion rename: Missing argument 'NEW_NAME'."),
 ])
 def test_a_usage_mistake_is_one_line_with_where_to_read_more(args, says):
     done = subprocess.run([sys.executable, "-m", "companion", *args], capture_output=True, text=True, timeout=60)
@@ -35,3 +36,5 @@ def test_companion_alone_prints_its_help():
     done = subprocess.run([sys.executable, "-m", "companion"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.startswith("Usage: companion [OPTIONS] COMMAND") and "session" in done.stdout
+    listed = [line.split()[0] for line in done.stdout.split("Commands:\n")[1].splitlines()]
+    assert {"history", "report", "export", "import", "forget", "rename"} <= set(listed)

@@ -3,6 +3,8 @@ that the exit codes and the one-line errors are the real ones."""
 
 from __future__ import annotations
 
+import os
+import pty
 import sqlite3
 import stat
 import subprocess
@@ -134,3 +136,99 @@ def test_forget_names_every_spelling_an_older_database_kept_apart(db: Path) -> N
     assert forgot.stdout == "Forgot alice (also spelt Alice): 2 sessions deleted.\n"
     with Store(db) as store:
         assert store.clients() == ["me"]
+
+
+@pytest.fixture
+def no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty config folder of this test's own (the companions run here inherit it)."""
+    monkeypatch.setenv("COMPANION_CONFIG_DIR", str(tmp_path / "config"))
+    return tmp_path / "config"
+
+
+def _history_lines(db: Path, client: str) -> list[str]:
+    history = companion("history", "--db", str(db), "--client", client)
+    assert history.returncode == 0, history.stderr
+    return [", ".join(line.split(", ")[:3:2]) for line in history.stdout.splitlines() if line.startswith("Session ")]
+
+
+def test_rename_gives_a_client_a_new_name_in_any_case(db: Path, no_config: Path) -> None:
+    renamed = companion("rename", "ALICE", " Alice  Smith", "--db", str(db))
+    assert (renamed.returncode, renamed.stdout, renamed.stderr) == (
+        0, "Renamed alice to Alice Smith: 1 session moved.\n", "")
+    assert _history_lines(db, "alice SMITH") == ["Session 1, Alice Smith"]
+    gone = companion("history", "--db", str(db), "--client", "alice")
+    assert (gone.returncode, gone.stderr) == (2, "companion: no client named 'alice'; did you mean 'Alice Smith'?\n")
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_renaming_an_unknown_client_is_one_line_suggesting_near_names(db: Path, no_config: Path) -> None:
+    unknown = companion("rename", "alic", "Alice Smith", "--db", str(db), "--yes")
+    assert (unknown.returncode, unknown.stdout) == (2, "")
+    assert unknown.stderr == "companion: no client named 'alic'; did you mean 'alice'?\n"
+    missing = companion("rename", "alice", "Alice Smith", "--db", str(db.with_name("none.sqlite3")))
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert missing.stderr.startswith("companion: no client named alice: no sessions recorded yet (")
+    with Store(db) as store:
+        assert store.clients() == ["alice", "me"]
+
+
+def test_a_merge_without_yes_and_no_one_to_ask_is_refused(db: Path, no_config: Path) -> None:
+    refused = companion("rename", "Alice", "ME", "--db", str(db), input="y\n")  # stdin is no terminal
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == "companion: me is another client; to merge alice into them, add --yes\n"
+    with Store(db) as store:
+        assert store.clients() == ["alice", "me"] and [s.client for s in store.sessions()] == ["alice", "me"]
+
+
+def _on_a_terminal(*args: str, answer: str) -> subprocess.CompletedProcess[str]:
+    """`companion ARGS` with a terminal as its stdin, typing ``answer`` there."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(companion_command(*args), stdin=terminal, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        os.write(controller, answer.encode())
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    return subprocess.CompletedProcess(args, process.returncode, out, err)
+
+
+def test_a_merge_asks_first_on_a_terminal(db: Path, no_config: Path) -> None:
+    declined = _on_a_terminal("rename", "alice", "Me", "--db", str(db), answer="n\n")
+    assert (declined.returncode, declined.stderr) == (1, "Nothing changed.\n")
+    assert declined.stdout == "Merge alice (1 session) into me (1 session)? [y/N]: "
+    with Store(db) as store:
+        assert store.clients() == ["alice", "me"]
+    merged = _on_a_terminal("rename", "alice", "Me", "--db", str(db), answer="y\n")
+    assert merged.returncode == 0, merged.stderr
+    assert merged.stdout.endswith("? [y/N]: Merged alice into me: 1 session moved.\n")
+    with Store(db) as store:
+        assert store.clients() == ["me"]
+
+
+def test_a_merge_makes_one_history_and_the_next_session_carries_over_from_the_merged_one(
+        db: Path, no_config: Path, tmp_path: Path) -> None:
+    with Store(db) as store:  # the latest session, under a second spelling of "me"
+        latest = store.begin_session("Me", "foot-circulation", 20)
+        store.record(latest, 1, "sensitive", {"foot": "left", "area": "heel", "reason": "pain"})
+        store.end_session(latest, "completed", 600)
+    merged = companion("rename", "ME", "Alice", "--db", str(db), "--yes")
+    assert (merged.returncode, merged.stdout) == (0, "Merged me into alice: 2 sessions moved.\n")
+    assert _history_lines(db, "ALICE") == ["Session 1, alice", "Session 2, alice", "Session 3, alice"]
+    script = tmp_path / "answers.txt"
+    script.write_text("> no\n" * 5 + "> 3\n" * 4 + "> 4\n" * 4)
+    session = companion("simulate", str(script), "--db", str(db), "--client", "alice")
+    assert session.returncode == 0, session.stderr
+    assert "say: Last time your left heel was sore. Is it still sore?" in session.stdout
+    assert _history_lines(db, "alice") == [f"Session {n}, alice" for n in (1, 2, 3, 4)]
+    with Store(db) as store:
+        assert store.clients() == ["alice"]
+
+
+def test_renaming_the_configured_client_says_how_to_change_the_default(db: Path, no_config: Path) -> None:
+    assert companion("config", "set", "client", "Alice").returncode == 0
+    renamed = companion("rename", "alice", "Alice Smith", "--db", str(db))
+    assert (renamed.returncode, renamed.stdout) == (0, "Renamed alice to Alice Smith: 1 session moved.\n")
+    assert renamed.stderr == ("The default client is still Alice; to change it: "
+                              "companion config set client 'Alice Smith'\n")

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -616,3 +617,129 @@ def test_a_declined_preference_is_not_offered_again(db_path: Path) -> None:
     assert session(safe + "07:20 more pressure\n") == []
     assert session("> no\n" + safe) == ["Last time you preferred firm pressure on the ball of your left foot. Keep that?"]
     assert session(safe) == []
+
+
+# -- renaming and merging clients ------------------------------------------------------------------
+
+
+def _everything(db_path: Path) -> tuple:
+    """Every client, session (with its ratings) and event, to compare before and after."""
+    with Store(db_path) as store:
+        return store.clients(), [store.session(s.id) for s in store.sessions()]
+
+
+def test_rename_gives_every_spelling_of_a_client_the_new_name_and_keeps_what_carries_over(db_path: Path) -> None:
+    with Store(db_path) as store:
+        first = store.begin_session("Ann Lee", "circulation", 20)
+        store.record(first, 1, "sensitive", {"foot": "left", "area": "heel", "reason": "pain"})
+        store.record(first, 2, "preference", {"foot": "left", "area": "arch", "pressure": "light"})
+        store.end_session(first, "completed", 600)
+        other = store.begin_session("Jo", "circulation", 20)
+    legacy = _legacy_spelling(db_path, "ann lee")  # a second spelling, from before names were matched so
+    with Store(db_path) as store:
+        assert store.rename_client("ANN LEE ", " Anne  Lee") == ("Anne Lee", 2)
+        assert store.clients() == ["Anne Lee", "Jo"]
+        assert [s.id for s in store.sessions("anne lee")] == [first, legacy]
+        assert [s.client for s in store.sessions()] == ["Anne Lee", "Jo", "Anne Lee"]
+        assert store.sessions("Jo")[0].id == other
+        profile = store.profile("ANNE LEE")
+        assert (profile.client, profile.sensitive, profile.pressure) == (
+            "Anne Lee", {("left", "heel")}, {("left", "arch"): "light"})
+        assert store.spellings("Ann Lee") == [] and store.profile("Ann Lee").sensitive == set()
+        assert store.rename_client("anne lee", "anne lee") == ("anne lee", 2)  # the case alone can be fixed
+        assert store.clients() == ["anne lee", "Jo"]
+        with pytest.raises(UserError, match=r"^anne lee is already the name of that client; nothing to rename$"):
+            store.rename_client("Anne Lee", "anne lee")
+
+
+def test_merge_puts_both_clients_sessions_in_order_and_carries_over_from_the_latest(db_path: Path) -> None:
+    start = datetime(2025, 3, 1, 14, 5, tzinfo=UTC)
+    ticks = (start + timedelta(days=n) for n in range(100))
+    with Store(db_path, clock=lambda: next(ticks)) as store:
+        first = store.begin_session("Anne Lee", "circulation", 20)  # the name to keep
+        store.record(first, 1, "sensitive", {"foot": "left", "area": "heel", "reason": "pain"})
+        store.record(first, 2, "preference", {"foot": "left", "area": "arch", "pressure": "light"})
+        store.record(first, 3, "rating", {"measure": "warmth", "value": 3, "when": "after"})
+        store.end_session(first, "completed", 600)
+        second = store.begin_session("Ann Lee", "circulation", 20)  # typed another way
+        store.record(second, 1, "recovered", {"foot": "left", "area": "heel"})
+        store.record(second, 2, "sensitive", {"foot": "right", "area": "toes", "reason": "tender"})
+        store.record(second, 3, "rating", {"measure": "warmth", "value": 4, "when": "after"})
+        store.end_session(second, "completed", 600)
+        third = store.begin_session("Anne Lee", "circulation", 20)
+        store.record(third, 1, "preference", {"foot": "right", "area": "ball", "pressure": "firm"})
+        store.end_session(third, "completed", 600)
+        fourth = store.begin_session("ann lee", "circulation", 20)  # cut short
+        store.record(fourth, 5, "step", {"id": "l-toes", "foot": "left", "area": "toes"})
+        store.mark_interrupted()
+        assert store.profile("Anne Lee").sensitive == {("left", "heel")}  # split: each their own last time
+        assert store.last_interrupted("Anne Lee") is None
+    before = _everything(db_path)
+    with Store(db_path) as store:
+        assert store.rename_client("ann LEE", "ANNE lee") == ("Anne Lee", 2)
+        assert store.clients() == ["Anne Lee"]
+        assert [(s.id, s.client) for s in store.sessions("anne lee")] == [
+            (first, "Anne Lee"), (second, "Anne Lee"), (third, "Anne Lee"), (fourth, "Anne Lee")]
+        started = [s.started_at for s in store.sessions("Anne Lee")]
+        assert started == sorted(started) and len(set(started)) == 4  # in the order they began
+        profile = store.profile("Anne Lee")
+        assert profile.sensitive == {("right", "toes")}  # the heel got better in Ann Lee's session
+        assert profile.pressure == {("left", "arch"): "light", ("right", "ball"): "firm"}
+        assert profile.last_after == {"warmth": 4}
+        resume = store.last_interrupted("anne lee")
+        assert resume is not None and resume.id == fourth and resume.last_step["area"] == "toes"
+    clients, sessions = _everything(db_path)
+    assert clients == ["Anne Lee"]
+    assert [(replace(d.summary, client="?"), d.events) for d in sessions] == [  # nothing lost, nothing else changed
+        (replace(d.summary, client="?"), d.events) for d in before[1]]
+
+
+@pytest.mark.parametrize(("asked", "message"), [
+    ("ann", "no client named 'ann'; did you mean 'Ann Lee'?"),
+    ("Zoe", "no client named Zoe; clients: Ann Lee, Jo"),
+])
+def test_renaming_an_unknown_client_suggests_near_names_and_changes_nothing(db_path: Path, asked: str,
+                                                                            message: str) -> None:
+    with Store(db_path) as store:
+        for name in ("Ann Lee", "Jo"):
+            store.begin_session(name, "circulation", 20)
+    before = _everything(db_path)
+    with Store(db_path) as store, pytest.raises(UserError) as error:
+        store.rename_client(asked, "Jo")
+    assert str(error.value) == message
+    with Store(db_path) as store, pytest.raises(UserError, match=r"^give the new name of the client"):
+        store.rename_client("Ann Lee", "  ")
+    assert _everything(db_path) == before
+
+
+def test_a_merge_killed_midway_leaves_both_clients_as_they_were(db_path: Path) -> None:
+    with Store(db_path) as store:
+        for name, area in (("Anne Lee", "heel"), ("Ann Lee", "toes")):
+            session_id = store.begin_session(name, "circulation", 20)
+            store.record(session_id, 1, "sensitive", {"foot": "left", "area": area, "reason": "pain"})
+            store.end_session(session_id, "completed", 600)
+    before = _everything(db_path)
+    child = textwrap.dedent(
+        f"""
+        import os, signal
+        from pathlib import Path
+        from companion import store as store_module
+        from companion.store import Store
+
+        def killed(*args):  # once the sessions have moved and the profile is being derived again
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        store_module._DERIVED["sensitive"] = killed
+        Store(Path({str(db_path)!r})).rename_client("Ann Lee", "Anne Lee")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=30)
+    assert result.returncode == -9, result.stderr
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert _everything(db_path) == before
+    with Store(db_path) as store:
+        assert store.profile("Ann Lee").sensitive == {("left", "toes")}
+        assert store.rename_client("Ann Lee", "Anne Lee") == ("Anne Lee", 1)  # and it can be done again
+        assert store.profile("Anne Lee").sensitive == {("left", "heel"), ("left", "toes")}
+        assert stat.S_IMODE(db_path.stat().st_mode) == 0o600

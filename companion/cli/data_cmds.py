@@ -1,15 +1,20 @@
-"""`companion export`, `import` and `forget`: a person's records out of, into and removed from the database."""
+"""`companion export`, `import`, `forget` and `rename`: a person's records out of, into, removed from the
+database, and filed under another name."""
 
 from __future__ import annotations
 
+import shlex
+import sys
+from contextlib import suppress
 from pathlib import Path
 
 import click
 
+from companion.config import load_config
 from companion.errors import UserError
 from companion.exchange import FORMATS, collect, export, import_sessions, read_export, write_private
 from companion.paths import default_db
-from companion.store import Store
+from companion.store import Store, client_key
 
 _DB_OPTION = click.option(
     "--db",
@@ -82,4 +87,39 @@ def forget_command(client: str, yes: bool, db_path: Path | None) -> None:
     click.echo(f"Forgot {name}{spelt}: {deleted} session{'s' if deleted != 1 else ''} deleted.")
 
 
-commands = [export_command, import_command, forget_command]
+@click.command("rename")
+@click.argument("client", metavar="CLIENT")
+@click.argument("new", metavar="NEW_NAME")
+@click.option("--yes", is_flag=True, help="Merge without asking when NEW_NAME is another client.")
+@_DB_OPTION
+def rename_command(client: str, new: str, yes: bool, db_path: Path | None) -> None:
+    """Give CLIENT the name NEW_NAME (every spelling of it); when NEW_NAME is another client, merge CLIENT
+    into them: one history, and their next session carries over from the latest of both."""
+    path = db_path or default_db()
+    if not path.exists():
+        raise UserError(f"no client named {client}: no sessions recorded yet ({path} does not exist)")
+    with Store(path) as store:
+        name = store.check_client(client)[0]
+        others = [spelling for spelling in store.spellings(new) if client_key(spelling) != client_key(client)]
+        if others and not yes:
+            if not sys.stdin.isatty():
+                raise UserError(f"{others[0]} is another client; to merge {name} into them, add --yes")
+            if not click.confirm(f"Merge {name} ({_sessions(len(store.sessions(client)))}) into {others[0]} "
+                                 f"({_sessions(len(store.sessions(new)))})?"):
+                click.echo("Nothing changed.", err=True)
+                raise click.exceptions.Exit(1)  # as forget: a declined confirmation is exit 1
+        target, moved = store.rename_client(client, new)
+    done = "Merged" if others else "Renamed"
+    click.echo(f"{done} {name} {'into' if others else 'to'} {target}: {_sessions(moved)} moved.")
+    with suppress(UserError):  # a broken config file is reported where it is used
+        default = load_config().client
+        if default is not None and client_key(default) == client_key(client):
+            click.echo(f"The default client is still {default}; to change it: companion config set client "
+                       f"{shlex.quote(target)}", err=True)
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'s' if count != 1 else ''}"
+
+
+commands = [export_command, import_command, forget_command, rename_command]
