@@ -840,6 +840,32 @@ def test_next_foot_where_there_is_no_other_foot_says_so_and_goes_on(script, repl
     assert out.of("step") == plain.of("step") and not out.of("plan")
 
 
+@pytest.mark.parametrize("words", ["go to the right foot", "move on to the right foot", "switch to the right foot"])
+def test_naming_the_other_foot_moves_on_to_it(words):
+    _, plain = run_script(SAFE + RATINGS + "03:20 next foot\n")
+    _, out = run_script(SAFE + RATINGS + f"03:20 {words}\n")  # in the left palm warming
+    assert out.of("step") == plain.of("step") and out.of("plan") == plain.of("plan")
+    assert [e["intent"] for e in out.of("intent") if e["t"] == 200] == ["next_foot"]
+
+
+@pytest.mark.parametrize(("script", "reply"), [
+    ("03:20 go to the left foot\n", "We're on the left foot now."),  # in the left palm warming
+    ("12:00 switch to the right foot\n", "We're on the right foot now."),
+    ("00:30 go to the left foot\n", "This part is for both feet. Say skip for the next step."),  # the soak
+])
+def test_naming_the_foot_being_massaged_changes_nothing(script, reply):
+    _, plain = run_script(SAFE + RATINGS)
+    _, out = run_script(SAFE + RATINGS + script)
+    assert reply in out.said()
+    assert out.of("step") == plain.of("step") and not out.of("plan")
+
+
+def test_go_still_resumes_a_pause():
+    engine = opened()
+    talk(engine, (200, "pause"))
+    assert talk(engine, (210, "go"))[-1].startswith("Resuming. Left foot: palm warming.") and engine.paused is None
+
+
 def test_next_foot_is_in_the_help():
     engine = opened()
     assert "next foot" in talk(engine, (200, "help"))[-1]

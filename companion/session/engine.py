@@ -598,8 +598,9 @@ class Engine:
             return [record] + self._answer(intent)
         if self.stage != "steps":
             return [record]
-        handlers = {"skip": self._skip, "back": self._back, "next_foot": self._next_foot, "more_time": self._more_time,
-                    "less_time": self._less_time, "more_pressure": lambda: self._pressure(intent, +1),
+        handlers = {"skip": self._skip, "back": self._back, "next_foot": lambda: self._next_foot(intent.foot),
+                    "more_time": self._more_time, "less_time": self._less_time,
+                    "more_pressure": lambda: self._pressure(intent, +1),
                     "less_pressure": lambda: self._pressure(intent, -1)}
         if intent.name in handlers:
             return [record] + handlers[intent.name]()
@@ -698,13 +699,16 @@ class Engine:
             self._plan_records(given) + [Say("Skipping." + (" I've given the time to the steps I shortened before."
                                                            if given else ""), "confirm")]
 
-    def _next_foot(self) -> list[Action]:
+    def _next_foot(self, named: str | None) -> list[Action]:
         """The rest of this foot's steps skipped, on to the other foot's first step; their time goes back to
-        the steps shortened before, as after "skip"."""
+        the steps shortened before, as after "skip". ``named``: the foot said ("go to the left foot"), if any;
+        the one being massaged changes nothing."""
         planned = self.plan[self.index]
         foot = planned.step.foot
         if foot == "both":
             return [Say("This part is for both feet. Say skip for the next step.", "confirm")]
+        if named == foot:
+            return [Say(f"We're on the {foot} foot now.", "confirm")]
         other = "right" if foot == "left" else "left"
         first = next((i for i in range(self.index + 1, len(self.plan))
                       if self.plan[i].active and self.plan[i].step.foot == other), None)
