@@ -771,6 +771,15 @@ def test_the_safety_check_comes_before_what_carried_over_from_last_time():
     ]
 
 
+@pytest.mark.parametrize("resume", ["yes", "no"])
+def test_an_interrupted_first_session_is_no_first_time_for_the_ratings(resume):
+    """The session interrupted in its steps had no ratings after the massage, but asked these before them."""
+    engine = build_engine("foot-circulation", 20, resume_at="left-arch")
+    engine.start(0)
+    said = talk(engine, *[(1, words) for words in ("no", "no", "no", "no", resume)])
+    assert said[-2:] == ["Now the same ratings as last time.", "Rate the warmth of the feet from one, cold, to five, warm."]
+
+
 def test_a_contraindicated_returning_client_is_asked_nothing_else():
     engine = build_engine("foot-circulation", 20, RETURNING, resume_at="left-arch")
     said = [a.text for a in engine.start(0) if isinstance(a, Say)] + talk(engine, (1, "yes"))

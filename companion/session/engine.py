@@ -335,8 +335,11 @@ class Engine:
                 "resume", f"Last time we stopped during {wording.work_on(resume)}. Shall we resume there?",
                 "yesno", self._resume_answer(resume.id)))
         self.questions.append(self._preferences_offer)
+        # An interrupted session stopped in its steps, so these ratings were asked before them, even if it has
+        # no ratings after the massage to compare with.
+        rated_before = bool(profile.last_after) or resume is not None
         for i, measure in enumerate(self.routine.measures):
-            intro = ("Now the same ratings as last time." if profile.last_after else
+            intro = ("Now the same ratings as last time." if rated_before else
                      "Now let's agree how we'll measure circulation today.") if i == 0 else ""
             text = f"Rate the {measure.label} from one, {measure.low}, to five, {measure.high}."
             self.questions.append(self._rating_question(measure.id, "before", text, intro))
