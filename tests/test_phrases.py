@@ -171,3 +171,15 @@ def test_the_whole_table_again_after_listening_for_some() -> None:
 def test_next_foot_carries_the_foot_it_names(text: str, intent: str | None, foot: str | None) -> None:
     heard = EN.only(STEP_COMMANDS).match(text)
     assert ((heard.name, heard.foot) if heard else (None, None)) == (intent, foot)
+
+
+@pytest.mark.parametrize(("text", "intent", "foot"), [
+    ("다른 발로 바꿔", "next_foot", None),
+    ("발 바꿔", "next_foot", None),
+    ("왼쪽 발로 바꿔", "next_foot", "left"),  # the foot named rides along, as in English
+    ("다음", "skip", None),
+    ("왼쪽 아파", "pain", "left"),
+])
+def test_korean_next_foot(text: str, intent: str, foot: str | None) -> None:
+    heard = KO.only(STEP_COMMANDS).match(text)
+    assert heard is not None and (heard.name, heard.foot) == (intent, foot)
