@@ -771,6 +771,15 @@ def test_the_safety_check_comes_before_what_carried_over_from_last_time():
     ]
 
 
+@pytest.mark.parametrize("resume", ["yes", "no"])
+def test_an_interrupted_first_session_is_no_first_time_for_the_ratings(resume):
+    """The session interrupted in its steps had no ratings after the massage, but asked these before them."""
+    engine = build_engine("foot-circulation", 20, resume_at="left-arch")
+    engine.start(0)
+    said = talk(engine, *[(1, words) for words in ("no", "no", "no", "no", resume)])
+    assert said[-2:] == ["Now the same ratings as last time.", "Rate the warmth of the feet from one, cold, to five, warm."]
+
+
 def test_a_contraindicated_returning_client_is_asked_nothing_else():
     engine = build_engine("foot-circulation", 20, RETURNING, resume_at="left-arch")
     said = [a.text for a in engine.start(0) if isinstance(a, Say)] + talk(engine, (1, "yes"))
@@ -838,6 +847,32 @@ def test_next_foot_where_there_is_no_other_foot_says_so_and_goes_on(script, repl
     _, out = run_script(SAFE + RATINGS + script)
     assert reply in out.said()
     assert out.of("step") == plain.of("step") and not out.of("plan")
+
+
+@pytest.mark.parametrize("words", ["go to the right foot", "move on to the right foot", "switch to the right foot"])
+def test_naming_the_other_foot_moves_on_to_it(words):
+    _, plain = run_script(SAFE + RATINGS + "03:20 next foot\n")
+    _, out = run_script(SAFE + RATINGS + f"03:20 {words}\n")  # in the left palm warming
+    assert out.of("step") == plain.of("step") and out.of("plan") == plain.of("plan")
+    assert [e["intent"] for e in out.of("intent") if e["t"] == 200] == ["next_foot"]
+
+
+@pytest.mark.parametrize(("script", "reply"), [
+    ("03:20 go to the left foot\n", "We're on the left foot now."),  # in the left palm warming
+    ("12:00 switch to the right foot\n", "We're on the right foot now."),
+    ("00:30 go to the left foot\n", "This part is for both feet. Say skip for the next step."),  # the soak
+])
+def test_naming_the_foot_being_massaged_changes_nothing(script, reply):
+    _, plain = run_script(SAFE + RATINGS)
+    _, out = run_script(SAFE + RATINGS + script)
+    assert reply in out.said()
+    assert out.of("step") == plain.of("step") and not out.of("plan")
+
+
+def test_go_still_resumes_a_pause():
+    engine = opened()
+    talk(engine, (200, "pause"))
+    assert talk(engine, (210, "go"))[-1].startswith("Resuming. Left foot: palm warming.") and engine.paused is None
 
 
 def test_next_foot_is_in_the_help():

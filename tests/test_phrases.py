@@ -155,3 +155,31 @@ def test_a_longer_phrase_not_listened_for_holds_no_command(text: str, listening:
 
 def test_the_whole_table_again_after_listening_for_some() -> None:
     assert EN.only(STEPS).only(None).match("next foot").name == "next_foot"
+
+
+@pytest.mark.parametrize(("text", "intent", "foot"), [
+    ("go to the left foot", "next_foot", "left"),  # not "go" (resume)
+    ("move on to the right foot", "next_foot", "right"),  # not "move on" (skip)
+    ("switch to the left foot", "next_foot", "left"),
+    ("let's go on to the right foot", "next_foot", "right"),
+    ("go to the other foot", "next_foot", "other"),
+    ("go", "resume", None),
+    ("go on", "resume", None),
+    ("my left foot hurts", "pain", "left"),
+    ("don't go to the left foot", None, None),
+])
+def test_next_foot_carries_the_foot_it_names(text: str, intent: str | None, foot: str | None) -> None:
+    heard = EN.only(STEP_COMMANDS).match(text)
+    assert ((heard.name, heard.foot) if heard else (None, None)) == (intent, foot)
+
+
+@pytest.mark.parametrize(("text", "intent", "foot"), [
+    ("다른 발로 바꿔", "next_foot", None),
+    ("발 바꿔", "next_foot", None),
+    ("왼쪽 발로 바꿔", "next_foot", "left"),  # the foot named rides along, as in English
+    ("다음", "skip", None),
+    ("왼쪽 아파", "pain", "left"),
+])
+def test_korean_next_foot(text: str, intent: str, foot: str | None) -> None:
+    heard = KO.only(STEP_COMMANDS).match(text)
+    assert heard is not None and (heard.name, heard.foot) == (intent, foot)

@@ -71,6 +71,13 @@ def test_silence_gives_nothing_and_missing_words_are_reported(korean):
         assert word in description
 
 
+@needs_ko
+def test_every_word_of_the_korean_next_foot_phrases_is_in_the_models_dictionary(korean):
+    """A word the model lacks leaves its phrase out of the grammar: the command could never be heard."""
+    words = {w for phrase in KO.phrases_for("next_foot") for w in phrase.split()}
+    assert words and not words & set(korean.missing_words)
+
+
 def test_missing_english_model_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path))
     assert find_vosk_model("en") is None

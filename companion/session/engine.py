@@ -335,8 +335,11 @@ class Engine:
                 "resume", f"Last time we stopped during {wording.work_on(resume)}. Shall we resume there?",
                 "yesno", self._resume_answer(resume.id)))
         self.questions.append(self._preferences_offer)
+        # An interrupted session stopped in its steps, so these ratings were asked before them, even if it has
+        # no ratings after the massage to compare with.
+        rated_before = bool(profile.last_after) or resume is not None
         for i, measure in enumerate(self.routine.measures):
-            intro = ("Now the same ratings as last time." if profile.last_after else
+            intro = ("Now the same ratings as last time." if rated_before else
                      "Now let's agree how we'll measure circulation today.") if i == 0 else ""
             text = f"Rate the {measure.label} from one, {measure.low}, to five, {measure.high}."
             self.questions.append(self._rating_question(measure.id, "before", text, intro))
@@ -598,8 +601,9 @@ class Engine:
             return [record] + self._answer(intent)
         if self.stage != "steps":
             return [record]
-        handlers = {"skip": self._skip, "back": self._back, "next_foot": self._next_foot, "more_time": self._more_time,
-                    "less_time": self._less_time, "more_pressure": lambda: self._pressure(intent, +1),
+        handlers = {"skip": self._skip, "back": self._back, "next_foot": lambda: self._next_foot(intent.foot),
+                    "more_time": self._more_time, "less_time": self._less_time,
+                    "more_pressure": lambda: self._pressure(intent, +1),
                     "less_pressure": lambda: self._pressure(intent, -1)}
         if intent.name in handlers:
             return [record] + handlers[intent.name]()
@@ -698,13 +702,16 @@ class Engine:
             self._plan_records(given) + [Say("Skipping." + (" I've given the time to the steps I shortened before."
                                                            if given else ""), "confirm")]
 
-    def _next_foot(self) -> list[Action]:
+    def _next_foot(self, named: str | None) -> list[Action]:
         """The rest of this foot's steps skipped, on to the other foot's first step; their time goes back to
-        the steps shortened before, as after "skip"."""
+        the steps shortened before, as after "skip". ``named``: the foot said ("go to the left foot"), if any;
+        the one being massaged changes nothing."""
         planned = self.plan[self.index]
         foot = planned.step.foot
         if foot == "both":
             return [Say("This part is for both feet. Say skip for the next step.", "confirm")]
+        if named == foot:
+            return [Say(f"We're on the {foot} foot now.", "confirm")]
         other = "right" if foot == "left" else "left"
         first = next((i for i in range(self.index + 1, len(self.plan))
                       if self.plan[i].active and self.plan[i].step.foot == other), None)
