@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from companion import paths
 from companion.config import ENGINES
 from companion.errors import UserError
 from companion.plan.loader import load_routine, load_routine_file, routine_names
-from companion.plan.scale import scale_steps
+from companion.plan.model import Routine
+from companion.plan.scale import minutes_range, scale_steps
 from companion.session import wording
 
 if TYPE_CHECKING:
@@ -28,8 +30,6 @@ Command = TypeVar("Command", bound=Callable[..., Any])  # what an option decorat
 def configured(**given: Any) -> list[Any]:
     """Each option the person did not give on the command line falls back to the config file
     (companion config), then to the built-in default. Returns the values in the order given."""
-    from click.core import ParameterSource
-
     from companion.config import load_config
 
     context = click.get_current_context()
@@ -41,6 +41,18 @@ def configured(**given: Any) -> list[Any]:
             value = from_file
         values.append(value)
     return values
+
+
+def check_configured_minutes(routine: Routine, minutes: int | None) -> None:
+    """A length from the config file that ``routine`` cannot run is refused saying where it came from and how
+    to change it (scale_steps would point at --minutes, which the person did not give)."""
+    if minutes is None or click.get_current_context().get_parameter_source("minutes") != ParameterSource.DEFAULT:
+        return
+    low, high = minutes_range(routine)
+    if not low <= minutes <= high:
+        raise UserError(f"routine '{routine.name}' can be from {low} to {high} minutes long, not {minutes} "
+                        "(minutes in the config file: companion config unset minutes, or choose --minutes from "
+                        f"{low} to {high})")
 
 
 def routine_option(f: Command) -> Command:
@@ -94,6 +106,7 @@ def simulate(script: Path, routine: str, minutes: int | None, client: str, clear
     from companion.store import Store
 
     routine, minutes, client = configured(routine=routine, minutes=minutes, client=client)
+    check_configured_minutes(load_routine(routine), minutes)
     parsed = load_script(script)
     with Store(db) if db is not None else nullcontext() as store:
         profile = store.profile(client) if store is not None else None
@@ -134,6 +147,7 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
     routine, minutes, client, engine, lang, voice, input_device, output_device = configured(
         routine=routine, minutes=minutes, client=client, engine=engine, lang=lang, voice=voice,
         input_device=input_device, output_device=output_device)
+    check_configured_minutes(load_routine(routine), minutes)
     build_engine(routine, minutes)  # a mistake in the routine or its length is said before anything is opened
     options = live.LiveOptions(routine=routine, minutes=minutes, client=client, db=db,
                                cleared_by_physician=cleared_by_physician, speed=speed, lang=lang)
@@ -193,8 +207,10 @@ def routines_list() -> None:
 @click.argument("name")
 @minutes_option
 def routines_show(name: str, minutes: int | None) -> None:
-    """Every step of a routine, timed for --minutes (default: its own length)."""
+    """Every step of a routine, timed for --minutes (default: minutes in companion config, else its own length)."""
     routine = load_routine(name)
+    (minutes,) = configured(minutes=minutes)
+    check_configured_minutes(routine, minutes)
     minutes = routine.minutes if minutes is None else minutes
     steps = scale_steps(routine, minutes)
     click.echo(f"{routine.title} ({routine.name}), {minutes} minutes")
