@@ -55,20 +55,26 @@ def check_configured_minutes(routine: Routine, minutes: int | None) -> None:
                         f"{low} to {high})")
 
 
+def from_config(builtin: str) -> str:
+    """How --help names the default of an option the config file can set (see ``configured``)."""
+    return f"default: from companion config, else {builtin}"
+
+
 def routine_option(f: Command) -> Command:
-    return click.option("--routine", "routine", default="foot-circulation", show_default=True,
-                        help="Routine name (see: companion routines list) or a .toml file.")(f)
+    return click.option("--routine", "routine", default="foot-circulation",
+                        help=f"Routine name (see: companion routines list) or a .toml file; "
+                             f"{from_config('foot-circulation')}.")(f)
 
 
 def minutes_option(f: Command) -> Command:
     return click.option("--minutes", type=int, default=None,
-                        help="Session length for both feet in minutes; default: the routine's own "
+                        help=f"Session length for both feet in minutes; {from_config('the routine length')} "
                              "(foot-circulation: 20, it can run 15 to 30).")(f)
 
 
 def client_option(f: Command) -> Command:
-    return click.option("--client", default="me", show_default=True, callback=_client_name,
-                        help="Whose session this is.")(f)
+    return click.option("--client", default="me", callback=_client_name,
+                        help=f"Whose session this is; {from_config('me')}.")(f)
 
 
 def _client_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -124,11 +130,14 @@ def simulate(script: Path, routine: str, minutes: int | None, client: str, clear
 @db_option
 @cleared_option
 @click.option("--engine", type=click.Choice(ENGINES), default="auto",
-              show_default=True, help="Listening engine; text = type commands (same as --text).")
-@click.option("--lang", default="en", show_default=True, help="Language of the spoken commands (en, ko).")
-@click.option("--voice", default=None, help="Voice profile (see: companion voices list).")
-@click.option("--input-device", default=None, help="Microphone: index or part of its name (see: companion devices).")
-@click.option("--output-device", default=None, help="Speaker: index or part of its name (see: companion devices).")
+              help=f"Listening engine; text = type commands (same as --text); {from_config('auto')}.")
+@click.option("--lang", default="en", help=f"Language of the spoken commands (en, ko); {from_config('en')}.")
+@click.option("--voice", default=None, help="Voice profile (see: companion voices list); "
+                                            f"{from_config('calm-piper when Piper is installed, else calm')}.")
+@click.option("--input-device", default=None, help="Microphone: index or part of its name (see: companion "
+                                                   f"devices); {from_config('the system default')}.")
+@click.option("--output-device", default=None, help="Speaker: index or part of its name (see: companion devices); "
+                                                    f"{from_config('the system default')}.")
 @click.option("--text", is_flag=True, help="Type commands and read the companion instead of speaking and listening.")
 @click.option("--plain", is_flag=True, help="One plain line per recorded event (screen readers, logs).")
 @click.option("--said-only", is_flag=True,
