@@ -118,10 +118,7 @@ def load_config(path: Path | None = None, without: str | None = None) -> Config:
 
 def parse_config(text: str, origin: str, without: str | None = None) -> Config:
     """The settings in ``text`` (from ``origin``), all but ``without``; each mistake says how to repair it."""
-    try:
-        raw = parse_toml(text, origin)
-    except UserError as exc:
-        raise UserError(f"{exc}; edit the file to fix it") from None
+    raw = parse_toml(text, origin)
     values: dict[str, Any] = {}
     for key, value in raw.items():
         line = _line_of(text, key)

@@ -103,3 +103,18 @@ def test_a_broken_routine_file_breaks_only_that_routine(monkeypatch, capsys, pri
     assert code == 0 and "This is mini" in out, err
     for args in (["simulate", str(script), "--routine", "broken"], ["routines", "validate", str(broken)]):
         assert companion(monkeypatch, capsys, *args) == (2, "", f"companion: {says}\n")
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('name = "bad\ntitle = "x"\n', "bad.toml:1: not valid TOML: Illegal character '\\n' (it looks like an unclosed "
+                                   "quote); edit the file to fix it"),
+    ('name = "bad"\nsteps = [1, 2\ntitle = "x"\n', "bad.toml:3: not valid TOML: Unclosed array (it looks like an "
+                                                   "unclosed quote or bracket, on this line or one before it); "
+                                                   "edit the file to fix it"),
+    ('name = "bad"\ntitle = "x" y\n', "bad.toml:2: not valid TOML: Expected newline or end of document after a "
+                                      "statement; edit the file to fix it"),
+])
+def test_a_toml_syntax_mistake_says_what_to_do(monkeypatch, capsys, tmp_path: Path, text: str, says: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("bad.toml").write_text(text)
+    assert companion(monkeypatch, capsys, "routines", "validate", "bad.toml") == (2, "", f"companion: {says}\n")
