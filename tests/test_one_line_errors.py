@@ -118,3 +118,10 @@ def test_a_toml_syntax_mistake_says_what_to_do(monkeypatch, capsys, tmp_path: Pa
     monkeypatch.chdir(tmp_path)
     Path("bad.toml").write_text(text)
     assert companion(monkeypatch, capsys, "routines", "validate", "bad.toml") == (2, "", f"companion: {says}\n")
+
+
+def test_a_script_that_is_not_utf8_names_its_line_and_how_to_save_it(monkeypatch, capsys, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("e7.script").write_bytes(b"> no\n# Latin-1, as an old editor saves it:\n01:00 caf\xe9\n")
+    assert companion(monkeypatch, capsys, "simulate", "e7.script") == (
+        2, "", "companion: e7.script:3: not UTF-8 text; save the script as UTF-8 text\n")  # was "(UnicodeDecodeError)"
