@@ -191,3 +191,21 @@ def test_a_typed_session_at_the_highest_speed_records_each_step_for_its_planned_
     assert len(steps) > 10
     assert [round(after.t - step.t, 3) for step, after in zip(steps, steps[1:])] == [
         step.data["duration"] for step in steps[:-1]]
+
+
+def test_a_typed_session_refuses_an_unknown_voice_as_a_spoken_one_does(tmp_path):
+    for mode in (["--text"], ["--engine", "text"], []):
+        done = subprocess.run([sys.executable, "-m", "companion", "session", *mode, "--voice", "nosuch", "--db",
+                               str(tmp_path / "h.db")], input="", capture_output=True, text=True, timeout=60)
+        assert (done.returncode, done.stdout) == (2, ""), mode
+        assert done.stderr.startswith("companion: unknown voice profile 'nosuch'; known: ") and \
+            done.stderr.count("\n") == 1, (mode, done.stderr)
+    assert not (tmp_path / "h.db").exists()  # said before the session began
+
+
+def test_show_heard_in_a_typed_session_says_it_has_no_effect(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "companion", "session", "--text", "--show-heard", "--speed", "100",
+                           "--db", str(tmp_path / "h.db")], input="no\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "companion: --show-heard has no effect in a typed session: nothing is heard\n"
+    assert "intent: intent=no text=no" in done.stdout  # what a typed line was taken as is shown anyway

@@ -158,6 +158,13 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
         input_device=input_device, output_device=output_device)
     check_configured_minutes(load_routine(routine), minutes)
     build_engine(routine, minutes)  # a mistake in the routine or its length is said before anything is opened
+    if voice is not None:
+        from companion.speech.voices import load_voice
+
+        load_voice(voice)  # an unknown voice is the same mistake in a typed session, which does not speak
+    typed = text or engine == "text"
+    if typed and show_heard:
+        click.echo("companion: --show-heard has no effect in a typed session: nothing is heard", err=True)
     options = live.LiveOptions(routine=routine, minutes=minutes, client=client, db=db,
                                cleared_by_physician=cleared_by_physician, speed=speed, lang=lang)
 
@@ -167,7 +174,7 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
     def outputs(session_engine: Engine) -> list[Sink]:
         from companion.screen import Screen
 
-        if said_only or plain or text or engine == "text" or not Screen.supported():  # typed lines would scroll a screen
+        if said_only or plain or typed or not Screen.supported():  # typed lines would scroll a screen
             return [PlainSink(sys.stdout, said_only=said_only)]
         return [Screen(session_engine)]
 
@@ -175,7 +182,7 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
         live.read_lines(sys.stdin, inbox, only_input)
         return lambda: None
 
-    if text or engine == "text":
+    if typed:
         live.run(options, outputs, lambda inbox: keyboard(inbox, only_input=True), warn)
         return
     from companion.voice import PaceSink, VoiceIO
