@@ -145,7 +145,9 @@ def _step_done(step: Event, during: Sequence[Event]) -> StepDone:
             note = f"cut short: {e.data.get('reason') or 'no reason given'}"
     end = next((e for e in during if e.type == "end"), None)
     if end is not None and end.data.get("reason") != "routine complete":  # the session ended during this step
-        done = _active_seconds(step.t, end.t, during)
+        # the massage stopped when the ratings after it began (their earcon), which may be long before the end
+        stopped = next((e.t for e in during if e.type == "earcon" and e.data.get("name") == "step"), end.t)
+        done = _active_seconds(step.t, stopped, during)
         if seconds is None or done < seconds:
             seconds, note = done, str(end.data.get("reason") or "session ended")
     pressures = [data.get("pressure")] + [e.data.get("to") for e in during if e.type == "plan" and

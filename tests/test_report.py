@@ -231,3 +231,22 @@ def test_steps_done_show_the_pressure_used_and_a_step_stopped_early(tmp_path: Pa
     # 5 s before the pause and 10 after it, of its 30
     assert "7:45  left foot, arch: fingertip friction in very small circles, medium pressure, 15 s (stopped by the " \
            "user)" in text
+
+
+def test_a_step_ended_by_stop_shows_the_time_until_the_stop_not_the_ratings_after_it(tmp_path: Path) -> None:
+    """Stopped 6 s into a 1-minute step, confirmed 3 s later; the ratings then took more than a minute."""
+    with Store(tmp_path / "h.sqlite3") as store:
+        session_id = store.begin_session("Jo", "foot-circulation", 20)
+        store.record(session_id, 300, "earcon", {"name": "step"})
+        store.record(session_id, 300, "step", {"id": "right-long-strokes", "foot": "right", "area": "whole",
+                                               "technique": "long strokes", "pressure": "light", "duration": 60})
+        store.record(session_id, 306, "intent", {"intent": "stop", "text": "stop", "value": None})
+        store.record(session_id, 309, "intent", {"intent": "yes", "text": "yes", "value": None})
+        store.record(session_id, 309, "earcon", {"name": "step"})  # the ratings begin
+        store.record(session_id, 309, "say", {"text": "We'll stop the massage here. Rest the feet for a moment.",
+                                              "kind": "announce"})
+        for t, measure in ((330, "warmth"), (350, "colour"), (365, "swelling"), (380, "comfort")):
+            store.record(session_id, t, "rating", {"measure": measure, "value": 4, "when": "after"})
+        store.record(session_id, 390, "end", {"reason": "stopped by the user", "duration": 390})
+        text = render_text(build_report(store.session(session_id)))
+    assert "  - 5:00  right foot: long strokes, light pressure, 9 s (stopped by the user)\n" in text  # was "1 min"
