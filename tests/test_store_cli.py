@@ -110,7 +110,7 @@ def test_history_lists_sessions_with_ratings_and_trends(db: Path) -> None:
     ]
     assert lines[3:] == [
         "",
-        "Progress for Maria, 2 rated sessions:",
+        "Progress for Maria, 2 sessions with ratings (1 rated only before the massage):",
         "  comfort: session 1: 3 → 4 (+1). Average change in a session +1.0.",
         "  warmth: session 1: 2 → 4 (+2); session 2: 3 → not rated. Baseline from session 1 to 2: 2 → 3 (+1); "
         "average change in a session +2.0.",
@@ -152,7 +152,7 @@ def test_history_progress_pairs_ratings_with_their_sessions_in_the_routines_orde
     assert lines[1].endswith("Ratings: warmth of the feet 2 → 3 (+1); comfort 2 → 4 (+2).")
     assert lines[4:] == [
         "",
-        "Progress for Ann, 2 rated sessions (2 others without ratings):",
+        "Progress for Ann, 2 sessions with ratings (2 others without ratings):",
         "  warmth of the feet: session 2: 2 → 3 (+1); session 4: 3 → 4 (+1). Baseline from session 2 to 4: "
         "2 → 3 (+1); average change in a session +1.0.",
         "  comfort: session 2: 2 → 4 (+2); session 4: 3 → not rated. Baseline from session 2 to 4: 2 → 3 (+1); "

@@ -135,9 +135,12 @@ def _progress_lines(summaries: list[SessionSummary], measures: dict[str, Measure
         rated = [s for s in own if any(r.before is not None or r.after is not None for r in s.ratings)]
         if not rated:
             continue
+        before_only = sum(all(r.after is None for r in s.ratings) for s in rated)  # "3 then not rated"
         others = len(own) - len(rated)
-        unrated = f" ({others} other{'s' if others != 1 else ''} without ratings)" if others else ""
-        lines += ["", f"Progress for {own[0].client}, {_count(len(rated), 'rated session')}{unrated}:"]
+        notes = [f"{before_only} rated only before the massage"] if before_only else []
+        notes += [f"{_count(others, 'other')} without ratings"] if others else []
+        said = f" ({'; '.join(notes)})" if notes else ""
+        lines += ["", f"Progress for {own[0].client}, {_count(len(rated), 'session')} with ratings{said}:"]
         for measure in in_order({r.measure for s in rated for r in s.ratings}, measures):
             pairs = [(s.id, r) for s in rated for r in s.ratings if r.measure == measure]
             lines.append(f"  {label(measure, measures)}: {_progress(pairs)}")
