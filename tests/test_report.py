@@ -99,12 +99,12 @@ def test_text_says_what_changed_and_why(text: str) -> None:
 
 
 def test_text_ratings_are_labelled_in_the_routine_order(text: str) -> None:
-    ratings = text.split("Ratings (before → after):\n")[1].splitlines()
+    ratings = text.split("Ratings (before, then after):\n")[1].splitlines()
     assert ratings == [
-        "  - warmth of the feet: 2 → 4 (+2)",
-        "  - skin colour: 3 → 4 (+1)",
-        "  - swelling: 4 → 5 (+1)",
-        "  - comfort: 2 → 4 (+2)",
+        "  - warmth of the feet: 2 then 4 (+2)",
+        "  - skin colour: 3 then 4 (+1)",
+        "  - swelling: 4 then 5 (+1)",
+        "  - comfort: 2 then 4 (+2)",
     ]
     assert "Noted for next time:\n  - sore: left foot, heel (painful spot reported in the safety check)" in text
 
@@ -146,7 +146,7 @@ def test_html_is_one_accessible_self_contained_page(db: Path) -> None:
     source, alt = images[0]["src"], images[0]["alt"]
     assert source.startswith("data:image/png;base64,")
     assert base64.b64decode(source.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "warmth of the feet 2 → 4 (+2)" in alt and "comfort 2 → 4 (+2)" in alt
+    assert "warmth of the feet 2 then 4 (+2)" in alt and "comfort 2 then 4 (+2)" in alt
     assert "<style>" in page and "color-scheme: light dark" in page
 
 
@@ -180,7 +180,7 @@ def test_a_session_of_a_lost_routine_still_reports(tmp_path: Path) -> None:
     assert "  - new-question? skipped (not answered)" in text
     assert "  - 0:05  both feet: soak, 1 min" in text
     assert "  - 0:20  pain reported: left out y" in text
-    assert "  - warmth: 3 → not rated" in text
+    assert "  - warmth: 3 then not rated" in text
     assert "not ended (still running, or stopped unmarked)" in text
 
 
@@ -250,3 +250,12 @@ def test_a_step_ended_by_stop_shows_the_time_until_the_stop_not_the_ratings_afte
         store.record(session_id, 390, "end", {"reason": "stopped by the user", "duration": 390})
         text = render_text(build_report(store.session(session_id)))
     assert "  - 5:00  right foot: long strokes, light pressure, 9 s (stopped by the user)\n" in text  # was "1 min"
+
+
+def test_every_format_says_changes_in_words_not_arrows_a_screen_reader_reads_as_right_arrow(db: Path) -> None:
+    with Store(db) as store:
+        detail = store.session(1)
+    for fmt in ("text", "markdown", "html"):
+        report = render(detail, fmt) if fmt != "html" else render_html(build_report(detail), chart_png=b"")
+        assert "→" not in report, fmt
+        assert "circular strokes): pressure from medium to light" in report, fmt  # was "medium → light"
