@@ -44,7 +44,7 @@ class StepDone:
 class Change:
     t: float
     why: str  # "pain reported", "asked for more time"
-    what: str  # "left foot, arch: pressure medium → light; left out left foot, heel"
+    what: str  # "left foot, arch: pressure from medium to light; left out left foot, heel"
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,9 @@ def _step_done(step: Event, during: Sequence[Event]) -> StepDone:
             note = f"cut short: {e.data.get('reason') or 'no reason given'}"
     end = next((e for e in during if e.type == "end"), None)
     if end is not None and end.data.get("reason") != "routine complete":  # the session ended during this step
-        done = _active_seconds(step.t, end.t, during)
+        # the massage stopped when the ratings after it began (their earcon), which may be long before the end
+        stopped = next((e.t for e in during if e.type == "earcon" and e.data.get("name") == "step"), end.t)
+        done = _active_seconds(step.t, stopped, during)
         if seconds is None or done < seconds:
             seconds, note = done, str(end.data.get("reason") or "session ended")
     pressures = [data.get("pressure")] + [e.data.get("to") for e in during if e.type == "plan" and
@@ -184,7 +186,7 @@ def _change_text(data: dict[str, Any], names: dict[str, str], started: set[str])
     amount = f"{seconds:g} s" if isinstance(seconds, int | float) else "some time"
     if change == "pressure":
         before = data.get("from")
-        return f"{name}: pressure {before} → {data.get('to')}" if before else f"{name}: pressure to {data.get('to')}"
+        return f"{name}: pressure from {before} to {data.get('to')}" if before else f"{name}: pressure to {data.get('to')}"
     if change == "skip":
         return f"{name} cut short" if step in started else f"left out {name}"
     if change == "extend":
@@ -298,16 +300,16 @@ def _text(data: dict[str, Any], key: str) -> str:
 
 
 def rating_text(rating: Rating) -> str:
-    """'warmth 2 → 4 (+2)'; a missing side reads 'not rated'."""
+    """'warmth 2 then 4 (+2)'; a missing side reads 'not rated'."""
     return f"{rating.measure} {before_after(rating)}"
 
 
 def before_after(rating: Rating) -> str:
-    """'2 → 4 (+2)', '3 → not rated'."""
+    """'2 then 4 (+2)', '3 then not rated': in words, as a screen reader reads "→" as "right arrow"."""
     before = "not rated" if rating.before is None else str(rating.before)
     after = "not rated" if rating.after is None else str(rating.after)
     change = f" ({rating.change:+d})" if rating.change is not None else ""
-    return f"{before} → {after}{change}"
+    return f"{before} then {after}{change}"
 
 
 def local_time(iso: str | None) -> str:
@@ -360,12 +362,12 @@ def render_text(report: Report) -> str:
     ]
     if report.notes:
         lines += ["", "Noted for next time:", *_items(report.notes)]
-    lines += ["", "Ratings (before → after):", *_items(_rating_line(r) for r in report.ratings)]
+    lines += ["", "Ratings (before, then after):", *_items(_rating_line(r) for r in report.ratings)]
     return "\n".join(lines) + "\n"
 
 
 def _rating_line(row: RatingRow) -> str:
-    """'warmth of the feet: 2 → 4 (+2)'."""
+    """'warmth of the feet: 2 then 4 (+2)'."""
     return f"{row.measure}: {before_after(row)}"
 
 

@@ -47,8 +47,14 @@ def parse_script(text: str, origin: str = "<script>") -> Script:
 
 
 def load_script(path: Path) -> Script:
+    """The script in the file at ``path``; UserError ``path[:line]: problem`` when it cannot be read."""
     try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read the script ({exc.__class__.__name__})") from None
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the script ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UserError(f"{path}:{line}: not UTF-8 text; save the script as UTF-8 text") from None
     return parse_script(text, str(path))

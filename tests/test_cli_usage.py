@@ -38,3 +38,21 @@ def test_companion_alone_prints_its_help():
     assert done.stdout.startswith("Usage: companion [OPTIONS] COMMAND") and "session" in done.stdout
     listed = [line.split()[0] for line in done.stdout.split("Commands:\n")[1].splitlines()]
     assert {"history", "report", "export", "import", "forget", "rename"} <= set(listed)
+
+
+@pytest.mark.parametrize(("command", "options"), [
+    ("session", {"routine": "foot-circulation", "minutes": "the routine length", "client": "me", "engine": "auto",
+                 "lang": "en", "voice": "calm-piper when Piper is installed, else calm",
+                 "input-device": "the system default", "output-device": "the system default"}),
+    ("simulate", {"routine": "foot-circulation", "minutes": "the routine length", "client": "me"}),
+])
+def test_help_names_the_config_file_as_the_default_of_each_option_it_can_set(command, options):
+    done = subprocess.run([sys.executable, "-m", "companion", command, "--help"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0
+    # one entry per option, its wrapping undone ("calm-" at the end of a line, "piper" on the next)
+    entries = [" ".join(e.split()).replace("- ", "-") for e in done.stdout.split("\n  --")]
+    for option, builtin in options.items():
+        entry = next(e for e in entries if e.startswith(f"{option} "))
+        assert f"default: from companion config, else {builtin}" in entry, entry
+        assert "[default:" not in entry, entry  # was "[default: me]": wrong whenever the config sets it

@@ -47,8 +47,8 @@ def test_set_values_are_kept_typed_and_reloaded(config_dir: Path) -> None:
                        "minutes, routine, client"),
         ("engine", "siri", "engine must be one of auto, pocketsphinx, vosk, whisper, text, not 'siri'"),
         ("lang", "fr", "lang must be one of en, ko, not 'fr'"),
-        ("minutes", "45", "minutes must be a whole number of minutes from 15 to 30, not '45'"),
-        ("minutes", "twenty", "minutes must be a whole number of minutes from 15 to 30, not 'twenty'"),
+        ("minutes", "0", "minutes must be a whole number of minutes, 1 or more, not '0'"),
+        ("minutes", "twenty", "minutes must be a whole number of minutes, 1 or more, not 'twenty'"),
         ("client", "  ", "client must be a non-empty text, not '  '"),
         ("voice", "robot", "voice must be a voice profile: "),
         ("routine", "nope", "routine must be a routine name (foot-circulation"),
@@ -65,7 +65,7 @@ def test_bad_values_are_refused_with_the_allowed_ones(key: str, value: str, mess
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('engine = "vosk"\nminutes = 40\n', ":2: minutes must be a whole number of minutes from 15 to 30; "
+        ('engine = "vosk"\nminutes = 0\n', ":2: minutes must be a whole number of minutes, 1 or more; "
                                              "fix it with: companion config set minutes VALUE "
                                              "(or: companion config unset minutes)"),
         ('engine = "vosk"\n\ncolour = "blue"\n', ":3: unknown setting 'colour' (known: voice, engine, lang, "
@@ -98,7 +98,7 @@ def test_cli_show_set_path(config_dir: Path) -> None:
 @pytest.mark.parametrize("command", [["unset", "minutes"], ["set", "minutes", "20"]])
 def test_set_and_unset_repair_a_wrong_value(config_dir: Path, command: list[str]) -> None:
     config_dir.mkdir()
-    config_path().write_text('engine = "vosk"\nminutes = 45\n')
+    config_path().write_text('engine = "vosk"\nminutes = -5\n')
     result = CliRunner().invoke(main, ["config", *command])
     assert result.exit_code == 0, result.exception
     assert load_config() == Config(engine="vosk", minutes=20 if command[0] == "set" else None)
@@ -106,9 +106,9 @@ def test_set_and_unset_repair_a_wrong_value(config_dir: Path, command: list[str]
 
 def test_a_repair_is_still_checked_and_other_mistakes_still_count(config_dir: Path) -> None:
     config_dir.mkdir()
-    config_path().write_text('engine = "vosk"\nminutes = 45\n')
-    with pytest.raises(UserError, match="^minutes must be a whole number of minutes from 15 to 30, not '50'"):
-        set_value("minutes", "50")
+    config_path().write_text('engine = "vosk"\nminutes = -5\n')
+    with pytest.raises(UserError, match="^minutes must be a whole number of minutes, 1 or more, not '0'"):
+        set_value("minutes", "0")
     with pytest.raises(UserError, match=rf"^{config_path()}:2: minutes .*companion config unset minutes\)$"):
         set_value("engine", "whisper")
-    assert config_path().read_text() == 'engine = "vosk"\nminutes = 45\n'
+    assert config_path().read_text() == 'engine = "vosk"\nminutes = -5\n'

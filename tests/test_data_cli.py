@@ -65,10 +65,20 @@ def test_a_killed_session_shows_as_interrupted_in_history_and_report(tmp_path: P
 
 
 def test_forget_answered_no_deletes_nothing_and_exits_1(db: Path) -> None:
-    declined = companion("forget", "alice", "--db", str(db), input="n\n")
+    declined = _on_a_terminal("forget", "alice", "--db", str(db), answer="n\n")
     assert declined.returncode == 1
     assert declined.stdout == "Delete alice and their 1 session for good? [y/N]: "
     assert declined.stderr == "Nothing deleted.\n"
+    with Store(db) as store:
+        assert store.clients() == ["alice", "me"]
+
+
+@pytest.mark.parametrize("stdin", ["", "y\n"])
+def test_forget_without_yes_and_no_one_to_ask_is_refused_as_rename_is(db: Path, stdin: str) -> None:
+    refused = companion("forget", "alice", "--db", str(db), input=stdin)  # stdin is no terminal: closed, or piped
+    assert (refused.returncode, refused.stdout) == (2, "")  # not the prompt, then "aborted" and Ctrl-C's 130
+    assert refused.stderr == ("companion: no terminal to confirm on; to delete alice and their 1 session for good, "
+                              "add --yes\n")
     with Store(db) as store:
         assert store.clients() == ["alice", "me"]
 
@@ -130,7 +140,7 @@ def test_forget_names_every_spelling_an_older_database_kept_apart(db: Path) -> N
         raw.execute("INSERT INTO clients (name, created_at) VALUES ('Alice', '2030-01-01T00:00:00+00:00')")
         raw.execute("INSERT INTO sessions (client, routine, minutes, started_at, status) "
                     "VALUES ('Alice', 'foot-circulation', 20, '2030-01-01T00:00:00+00:00', 'ended')")
-    declined = companion("forget", "ALICE", "--db", str(db), input="n\n")
+    declined = _on_a_terminal("forget", "ALICE", "--db", str(db), answer="n\n")
     assert declined.stdout == "Delete alice (also spelt Alice) and their 2 sessions for good? [y/N]: "
     forgot = companion("forget", "ALICE", "--db", str(db), "--yes")
     assert forgot.stdout == "Forgot alice (also spelt Alice): 2 sessions deleted.\n"

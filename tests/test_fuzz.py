@@ -229,7 +229,7 @@ CONFIG_TEXTS = st.one_of(
 def _check_config(text: str) -> None:
     config = only_user_errors(lambda: parse_config(text, "config.toml"), "config.toml")
     if not isinstance(config, UserError) and config.minutes is not None:
-        assert 15 <= config.minutes <= 30
+        assert config.minutes >= 1
 
 
 test_config_files, test_config_files_slow = fuzz(CONFIG_TEXTS)(_check_config)

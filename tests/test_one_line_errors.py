@@ -60,10 +60,10 @@ def test_a_broken_voice_file_breaks_only_that_voice(monkeypatch, capsys, private
 def test_a_broken_config_says_how_to_repair_it(monkeypatch, capsys, private_dirs: Path) -> None:
     private_dirs.mkdir()
     path = private_dirs / "config.toml"
-    path.write_text("minutes = 45\n")
+    path.write_text("minutes = 0\n")
     code, out, err = companion(monkeypatch, capsys, "config", "show")
     assert (code, out) == (2, "")
-    assert err == (f"companion: {path}:1: minutes must be a whole number of minutes from 15 to 30; fix it with: "
+    assert err == (f"companion: {path}:1: minutes must be a whole number of minutes, 1 or more; fix it with: "
                    "companion config set minutes VALUE (or: companion config unset minutes)\n")
     assert companion(monkeypatch, capsys, "config", "unset", "minutes") == (0, "minutes: the built-in default applies\n", "")
     path.write_text("minutes = [\n")
@@ -103,3 +103,25 @@ def test_a_broken_routine_file_breaks_only_that_routine(monkeypatch, capsys, pri
     assert code == 0 and "This is mini" in out, err
     for args in (["simulate", str(script), "--routine", "broken"], ["routines", "validate", str(broken)]):
         assert companion(monkeypatch, capsys, *args) == (2, "", f"companion: {says}\n")
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('name = "bad\ntitle = "x"\n', "bad.toml:1: not valid TOML: Illegal character '\\n' (it looks like an unclosed "
+                                   "quote); edit the file to fix it"),
+    ('name = "bad"\nsteps = [1, 2\ntitle = "x"\n', "bad.toml:3: not valid TOML: Unclosed array (it looks like an "
+                                                   "unclosed quote or bracket, on this line or one before it); "
+                                                   "edit the file to fix it"),
+    ('name = "bad"\ntitle = "x" y\n', "bad.toml:2: not valid TOML: Expected newline or end of document after a "
+                                      "statement; edit the file to fix it"),
+])
+def test_a_toml_syntax_mistake_says_what_to_do(monkeypatch, capsys, tmp_path: Path, text: str, says: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("bad.toml").write_text(text)
+    assert companion(monkeypatch, capsys, "routines", "validate", "bad.toml") == (2, "", f"companion: {says}\n")
+
+
+def test_a_script_that_is_not_utf8_names_its_line_and_how_to_save_it(monkeypatch, capsys, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("e7.script").write_bytes(b"> no\n# Latin-1, as an old editor saves it:\n01:00 caf\xe9\n")
+    assert companion(monkeypatch, capsys, "simulate", "e7.script") == (
+        2, "", "companion: e7.script:3: not UTF-8 text; save the script as UTF-8 text\n")  # was "(UnicodeDecodeError)"

@@ -209,7 +209,7 @@ def test_minutes_must_be_what_the_steps_add_up_to(tmp_path):
     assert isinstance(failed.exception, RoutineError)
     assert str(failed.exception) == (
         f"{path}:3: minutes = 20, but the steps' durations add up to 150 s (2.5 minutes, foot = \"each\" steps "
-        "counted for both feet); change the durations")
+        "counted for both feet); change the durations to add up to 1170 to 1230 s")
     path.write_text(SHORT_OF_ITS_MINUTES.replace("duration = 75 ", "duration = 600"))
     assert "ok (2 steps, 20 minutes)" in CliRunner().invoke(main, ["routines", "validate", str(path)]).output
 
@@ -218,7 +218,10 @@ def test_minutes_must_be_what_the_steps_add_up_to(tmp_path):
     (145, None),  # 290 s: 5 minutes to the nearest minute
     (170, "minutes = 5, but the steps' durations add up to 340 s (5.7 minutes"),
     (200, "minutes = 5, but the steps' durations add up to 400 s (6.7 minutes, foot = \"each\" steps counted for "
-          "both feet); set minutes = 7 or change the durations"),
+          "both feet); set minutes = 7 or change the durations to add up to 270 to 330 s"),
+    # 268 s: 4 minutes would fit them, but a routine runs 5 minutes at least: say what the durations must come to
+    (134, "minutes = 5, but the steps' durations add up to 268 s (4.5 minutes, foot = \"each\" steps counted for "
+          "both feet); change the durations to add up to 270 to 330 s"),
 ])
 def test_minutes_may_round_the_steps_total(duration, message):
     text = MINIMAL.replace("duration = 150", f"duration = {duration}")

@@ -99,12 +99,12 @@ def test_text_says_what_changed_and_why(text: str) -> None:
 
 
 def test_text_ratings_are_labelled_in_the_routine_order(text: str) -> None:
-    ratings = text.split("Ratings (before → after):\n")[1].splitlines()
+    ratings = text.split("Ratings (before, then after):\n")[1].splitlines()
     assert ratings == [
-        "  - warmth of the feet: 2 → 4 (+2)",
-        "  - skin colour: 3 → 4 (+1)",
-        "  - swelling: 4 → 5 (+1)",
-        "  - comfort: 2 → 4 (+2)",
+        "  - warmth of the feet: 2 then 4 (+2)",
+        "  - skin colour: 3 then 4 (+1)",
+        "  - swelling: 4 then 5 (+1)",
+        "  - comfort: 2 then 4 (+2)",
     ]
     assert "Noted for next time:\n  - sore: left foot, heel (painful spot reported in the safety check)" in text
 
@@ -146,7 +146,7 @@ def test_html_is_one_accessible_self_contained_page(db: Path) -> None:
     source, alt = images[0]["src"], images[0]["alt"]
     assert source.startswith("data:image/png;base64,")
     assert base64.b64decode(source.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "warmth of the feet 2 → 4 (+2)" in alt and "comfort 2 → 4 (+2)" in alt
+    assert "warmth of the feet 2 then 4 (+2)" in alt and "comfort 2 then 4 (+2)" in alt
     assert "<style>" in page and "color-scheme: light dark" in page
 
 
@@ -180,7 +180,7 @@ def test_a_session_of_a_lost_routine_still_reports(tmp_path: Path) -> None:
     assert "  - new-question? skipped (not answered)" in text
     assert "  - 0:05  both feet: soak, 1 min" in text
     assert "  - 0:20  pain reported: left out y" in text
-    assert "  - warmth: 3 → not rated" in text
+    assert "  - warmth: 3 then not rated" in text
     assert "not ended (still running, or stopped unmarked)" in text
 
 
@@ -231,3 +231,31 @@ def test_steps_done_show_the_pressure_used_and_a_step_stopped_early(tmp_path: Pa
     # 5 s before the pause and 10 after it, of its 30
     assert "7:45  left foot, arch: fingertip friction in very small circles, medium pressure, 15 s (stopped by the " \
            "user)" in text
+
+
+def test_a_step_ended_by_stop_shows_the_time_until_the_stop_not_the_ratings_after_it(tmp_path: Path) -> None:
+    """Stopped 6 s into a 1-minute step, confirmed 3 s later; the ratings then took more than a minute."""
+    with Store(tmp_path / "h.sqlite3") as store:
+        session_id = store.begin_session("Jo", "foot-circulation", 20)
+        store.record(session_id, 300, "earcon", {"name": "step"})
+        store.record(session_id, 300, "step", {"id": "right-long-strokes", "foot": "right", "area": "whole",
+                                               "technique": "long strokes", "pressure": "light", "duration": 60})
+        store.record(session_id, 306, "intent", {"intent": "stop", "text": "stop", "value": None})
+        store.record(session_id, 309, "intent", {"intent": "yes", "text": "yes", "value": None})
+        store.record(session_id, 309, "earcon", {"name": "step"})  # the ratings begin
+        store.record(session_id, 309, "say", {"text": "We'll stop the massage here. Rest the feet for a moment.",
+                                              "kind": "announce"})
+        for t, measure in ((330, "warmth"), (350, "colour"), (365, "swelling"), (380, "comfort")):
+            store.record(session_id, t, "rating", {"measure": measure, "value": 4, "when": "after"})
+        store.record(session_id, 390, "end", {"reason": "stopped by the user", "duration": 390})
+        text = render_text(build_report(store.session(session_id)))
+    assert "  - 5:00  right foot: long strokes, light pressure, 9 s (stopped by the user)\n" in text  # was "1 min"
+
+
+def test_every_format_says_changes_in_words_not_arrows_a_screen_reader_reads_as_right_arrow(db: Path) -> None:
+    with Store(db) as store:
+        detail = store.session(1)
+    for fmt in ("text", "markdown", "html"):
+        report = render(detail, fmt) if fmt != "html" else render_html(build_report(detail), chart_png=b"")
+        assert "→" not in report, fmt
+        assert "circular strokes): pressure from medium to light" in report, fmt  # was "medium → light"

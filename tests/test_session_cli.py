@@ -31,11 +31,7 @@ def test_the_config_file_gives_defaults_and_options_override_it(tmp_path, monkey
 
 def test_a_routine_runs_at_its_own_minutes_unless_told_otherwise(tmp_path, monkeypatch):
     """The README's template (5 minutes) runs 5 minutes; --minutes or the config scale it within its range."""
-    monkeypatch.setenv("COMPANION_CONFIG_DIR", str(tmp_path / "config"))
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    (tmp_path / "config" / "routines").mkdir(parents=True)
-    (tmp_path / "config" / "routines" / "my-routine.toml").write_text(
-        re.search(r"```toml\n(name = .*?)```", readme, re.S).group(1))
+    readmes_routine(tmp_path, monkeypatch)
     shown = CliRunner().invoke(main, ["routines", "show", "my-routine"]).output
     assert shown.startswith("My routine (my-routine), 5 minutes\n") and shown.count(" 150s ") == 2
     too_long = CliRunner().invoke(main, ["routines", "show", "my-routine", "--minutes", "10"])
@@ -47,10 +43,38 @@ def test_a_routine_runs_at_its_own_minutes_unless_told_otherwise(tmp_path, monke
     events = simulate_json(tmp_path, "--routine", "my-routine", "--minutes", "6")
     assert [e["duration"] for e in events if e["type"] == "step"] == [180.0, 180.0]
     assert simulate_json(tmp_path)[-1]["duration"] == 1200.0  # foot-circulation's own 20 minutes
-    assert CliRunner().invoke(main, ["config", "set", "minutes", "15"]).exit_code == 0
-    failed = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.txt"), "--routine", "my-routine"])
-    assert str(failed.exception) == ("routine 'my-routine' can be from 4 to 7 minutes long, not 15; "
-                                     "choose --minutes from 4 to 7")
+
+
+def readmes_routine(tmp_path, monkeypatch):
+    """The README's template routine (5 minutes, 4 to 7 with --minutes) as the person's own my-routine."""
+    monkeypatch.setenv("COMPANION_CONFIG_DIR", str(tmp_path / "config"))
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (tmp_path / "config" / "routines").mkdir(parents=True)
+    (tmp_path / "config" / "routines" / "my-routine.toml").write_text(
+        re.search(r"```toml\n(name = .*?)```", readme, re.S).group(1))
+
+
+def test_minutes_in_the_config_file_suit_a_short_routine_or_are_named_as_what_to_change(tmp_path, monkeypatch):
+    readmes_routine(tmp_path, monkeypatch)
+    (tmp_path / "s.txt").write_text(SCRIPT)
+    runner = CliRunner()
+    assert runner.invoke(main, ["config", "set", "minutes", "6"]).exit_code == 0  # was: from 15 to 30 only
+    assert runner.invoke(main, ["routines", "show", "my-routine"]).output.startswith(
+        "My routine (my-routine), 6 minutes\n")  # the length a session would run, not the routine's own
+    events = simulate_json(tmp_path, "--routine", "my-routine")
+    assert [e["duration"] for e in events if e["type"] == "step"] == [180.0, 180.0]
+    assert runner.invoke(main, ["config", "set", "minutes", "25"]).exit_code == 0
+    wrong = ("routine 'my-routine' can be from 4 to 7 minutes long, not 25 (minutes in the config file: "
+             "companion config unset minutes, or choose --minutes from 4 to 7)")
+    for args in (["simulate", str(tmp_path / "s.txt"), "--routine", "my-routine"],
+                 ["session", "--text", "--routine", "my-routine", "--db", str(tmp_path / "h.db")],
+                 ["routines", "show", "my-routine"]):
+        failed = runner.invoke(main, args, input="")
+        assert (failed.output, str(failed.exception)) == ("", wrong), args
+    given = runner.invoke(main, ["simulate", str(tmp_path / "s.txt"), "--routine", "my-routine", "--minutes", "25"])
+    assert str(given.exception) == ("routine 'my-routine' can be from 4 to 7 minutes long, not 25; "
+                                    "choose --minutes from 4 to 7")
+    assert not (tmp_path / "h.db").exists()
 
 
 def test_simulate_json_schema(tmp_path):
@@ -167,3 +191,21 @@ def test_a_typed_session_at_the_highest_speed_records_each_step_for_its_planned_
     assert len(steps) > 10
     assert [round(after.t - step.t, 3) for step, after in zip(steps, steps[1:])] == [
         step.data["duration"] for step in steps[:-1]]
+
+
+def test_a_typed_session_refuses_an_unknown_voice_as_a_spoken_one_does(tmp_path):
+    for mode in (["--text"], ["--engine", "text"], []):
+        done = subprocess.run([sys.executable, "-m", "companion", "session", *mode, "--voice", "nosuch", "--db",
+                               str(tmp_path / "h.db")], input="", capture_output=True, text=True, timeout=60)
+        assert (done.returncode, done.stdout) == (2, ""), mode
+        assert done.stderr.startswith("companion: unknown voice profile 'nosuch'; known: ") and \
+            done.stderr.count("\n") == 1, (mode, done.stderr)
+    assert not (tmp_path / "h.db").exists()  # said before the session began
+
+
+def test_show_heard_in_a_typed_session_says_it_has_no_effect(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "companion", "session", "--text", "--show-heard", "--speed", "100",
+                           "--db", str(tmp_path / "h.db")], input="no\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "companion: --show-heard has no effect in a typed session: nothing is heard\n"
+    assert "intent: intent=no text=no" in done.stdout  # what a typed line was taken as is shown anyway

@@ -103,16 +103,16 @@ def test_history_lists_sessions_with_ratings_and_trends(db: Path) -> None:
     lines = out.splitlines()
     assert lines[:3] == [
         "Session 1, 2025-03-01 14:05, Maria, circulation, 20-minute plan, ended: completed after 20 min 2 s. "
-        "Ratings: comfort 3 → 4 (+1); warmth 2 → 4 (+2).",
+        "Ratings: comfort 3 then 4 (+1); warmth 2 then 4 (+2).",
         "Session 2, 2025-03-02 14:05, Maria, circulation, 20-minute plan, interrupted. "
-        "Ratings: warmth 3 → not rated.",
+        "Ratings: warmth 3 then not rated.",
         "Session 3, 2025-03-02 14:26, Jo, quick, 5-minute plan, ended: stopped after 1 min 5 s. Ratings: none.",
     ]
     assert lines[3:] == [
         "",
-        "Progress for Maria, 2 rated sessions:",
-        "  comfort: session 1: 3 → 4 (+1). Average change in a session +1.0.",
-        "  warmth: session 1: 2 → 4 (+2); session 2: 3 → not rated. Baseline from session 1 to 2: 2 → 3 (+1); "
+        "Progress for Maria, 2 sessions with ratings (1 rated only before the massage):",
+        "  comfort: session 1: 3 then 4 (+1). Average change in a session +1.0.",
+        "  warmth: session 1: 2 then 4 (+2); session 2: 3 then not rated. Baseline from session 1 to 2: 2 then 3 (+1); "
         "average change in a session +2.0.",
     ]  # Jo has no ratings: no progress
     assert not any(ch in out for ch in "┃│┏━")  # piped: no box drawing for screen readers
@@ -149,13 +149,14 @@ def test_history_progress_pairs_ratings_with_their_sessions_in_the_routines_orde
     code, out = run("history", "--db", str(path))
     assert code == 0
     lines = out.splitlines()
-    assert lines[1].endswith("Ratings: warmth of the feet 2 → 3 (+1); comfort 2 → 4 (+2).")
+    assert lines[1].endswith("Ratings: warmth of the feet 2 then 3 (+1); comfort 2 then 4 (+2).")
     assert lines[4:] == [
         "",
-        "Progress for Ann, 2 rated sessions (2 others without ratings):",
-        "  warmth of the feet: session 2: 2 → 3 (+1); session 4: 3 → 4 (+1). Baseline from session 2 to 4: "
-        "2 → 3 (+1); average change in a session +1.0.",
-        "  comfort: session 2: 2 → 4 (+2); session 4: 3 → not rated. Baseline from session 2 to 4: 2 → 3 (+1); "
+        "Progress for Ann, 2 sessions with ratings (2 others without ratings):",
+        "  warmth of the feet: session 2: 2 then 3 (+1); session 4: 3 then 4 (+1). Baseline from session 2 to 4: "
+        "2 then 3 (+1); average change in a session +1.0.",
+        "  comfort: session 2: 2 then 4 (+2); session 4: 3 then not rated. Baseline from session 2 to 4: "
+        "2 then 3 (+1); "
         "average change in a session +2.0.",
     ]
 
@@ -173,9 +174,9 @@ def test_history_on_a_terminal_is_a_table(db: Path) -> None:
     console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
     console.print(table)
     text = console.file.getvalue()
-    assert "Ratings before → after" in text
+    assert "Ratings, before then after" in text
     row = next(line for line in text.splitlines() if "Maria" in line and "completed" in line)
-    assert "2025-03-01 14:05" in row and "comfort 3 → 4 (+1)" in row
+    assert "2025-03-01 14:05" in row and "comfort 3 then 4 (+1)" in row
 
 
 def test_report_tells_what_was_done_and_why(db: Path) -> None:
@@ -203,9 +204,9 @@ def test_report_tells_what_was_done_and_why(db: Path) -> None:
         "Noted for next time:",
         "  - sore: left foot, heel (pain)",
         "",
-        "Ratings (before → after):",
-        "  - comfort: 3 → 4 (+1)",
-        "  - warmth: 2 → 4 (+2)",
+        "Ratings (before, then after):",
+        "  - comfort: 3 then 4 (+1)",
+        "  - warmth: 2 then 4 (+2)",
     ]
 
 
@@ -214,7 +215,7 @@ def test_report_of_an_interrupted_session_says_where_it_stopped(db: Path) -> Non
     assert code == 0
     assert "Started 2025-03-02 14:05; interrupted during right foot, arch, 0:40 into the session." in out
     assert "What changed and why:\n  none" in out
-    assert "  - warmth: 3 → not rated" in out
+    assert "  - warmth: 3 then not rated" in out
 
 
 def test_report_of_a_missing_session_is_one_line_and_exit_2(db: Path, tmp_path: Path) -> None:

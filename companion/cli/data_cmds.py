@@ -77,14 +77,13 @@ def forget_command(client: str, yes: bool, db_path: Path | None) -> None:
         raise UserError(f"no client named {client}: no sessions recorded yet ({path} does not exist)")
     with Store(path) as store:
         name, *also = store.check_client(client)
-        count = len(store.sessions(client))
         spelt = f" (also spelt {', '.join(also)})" if also else ""
-        if not yes and not click.confirm(
-                f"Delete {name}{spelt} and their {count} session{'s' if count != 1 else ''} for good?"):
-            click.echo("Nothing deleted.", err=True)
-            raise click.exceptions.Exit(1)  # as click's own abort: a declined confirmation is exit 1
+        what = f"{name}{spelt} and their {_sessions(len(store.sessions(client)))}"
+        if not yes:
+            _confirm(f"Delete {what} for good?", f"no terminal to confirm on; to delete {what} for good, add --yes",
+                     "Nothing deleted.")
         deleted = store.forget(client)
-    click.echo(f"Forgot {name}{spelt}: {deleted} session{'s' if deleted != 1 else ''} deleted.")
+    click.echo(f"Forgot {name}{spelt}: {_sessions(deleted)} deleted.")
 
 
 @click.command("rename")
@@ -102,12 +101,9 @@ def rename_command(client: str, new: str, yes: bool, db_path: Path | None) -> No
         name = store.check_client(client)[0]
         others = [spelling for spelling in store.spellings(new) if client_key(spelling) != client_key(client)]
         if others and not yes:
-            if not sys.stdin.isatty():
-                raise UserError(f"{others[0]} is another client; to merge {name} into them, add --yes")
-            if not click.confirm(f"Merge {name} ({_sessions(len(store.sessions(client)))}) into {others[0]} "
-                                 f"({_sessions(len(store.sessions(new)))})?"):
-                click.echo("Nothing changed.", err=True)
-                raise click.exceptions.Exit(1)  # as forget: a declined confirmation is exit 1
+            _confirm(f"Merge {name} ({_sessions(len(store.sessions(client)))}) into {others[0]} "
+                     f"({_sessions(len(store.sessions(new)))})?",
+                     f"{others[0]} is another client; to merge {name} into them, add --yes", "Nothing changed.")
         target, moved = store.rename_client(client, new)
     done = "Merged" if others else "Renamed"
     click.echo(f"{done} {name} {'into' if others else 'to'} {target}: {_sessions(moved)} moved.")
@@ -116,6 +112,17 @@ def rename_command(client: str, new: str, yes: bool, db_path: Path | None) -> No
         if default is not None and client_key(default) == client_key(client):
             click.echo(f"The default client is still {default}; to change it: companion config set client "
                        f"{shlex.quote(target)}", err=True)
+
+
+def _confirm(question: str, refused: str, declined: str) -> None:
+    """Go on only when the person answers yes to ``question`` on their terminal. With none to ask on (input
+    piped or closed): UserError ``refused``, which says to add --yes (exit 2); a "no" prints ``declined`` and
+    exits 1, as click's own abort."""
+    if not sys.stdin.isatty():
+        raise UserError(refused)
+    if not click.confirm(question):
+        click.echo(declined, err=True)
+        raise click.exceptions.Exit(1)
 
 
 def _sessions(count: int) -> str:

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from companion import paths
 from companion.config import ENGINES
 from companion.errors import UserError
 from companion.plan.loader import load_routine, load_routine_file, routine_names
-from companion.plan.scale import scale_steps
+from companion.plan.model import Routine
+from companion.plan.scale import minutes_range, scale_steps
 from companion.session import wording
 
 if TYPE_CHECKING:
@@ -28,8 +30,6 @@ Command = TypeVar("Command", bound=Callable[..., Any])  # what an option decorat
 def configured(**given: Any) -> list[Any]:
     """Each option the person did not give on the command line falls back to the config file
     (companion config), then to the built-in default. Returns the values in the order given."""
-    from click.core import ParameterSource
-
     from companion.config import load_config
 
     context = click.get_current_context()
@@ -43,20 +43,38 @@ def configured(**given: Any) -> list[Any]:
     return values
 
 
+def check_configured_minutes(routine: Routine, minutes: int | None) -> None:
+    """A length from the config file that ``routine`` cannot run is refused saying where it came from and how
+    to change it (scale_steps would point at --minutes, which the person did not give)."""
+    if minutes is None or click.get_current_context().get_parameter_source("minutes") != ParameterSource.DEFAULT:
+        return
+    low, high = minutes_range(routine)
+    if not low <= minutes <= high:
+        raise UserError(f"routine '{routine.name}' can be from {low} to {high} minutes long, not {minutes} "
+                        "(minutes in the config file: companion config unset minutes, or choose --minutes from "
+                        f"{low} to {high})")
+
+
+def from_config(builtin: str) -> str:
+    """How --help names the default of an option the config file can set (see ``configured``)."""
+    return f"default: from companion config, else {builtin}"
+
+
 def routine_option(f: Command) -> Command:
-    return click.option("--routine", "routine", default="foot-circulation", show_default=True,
-                        help="Routine name (see: companion routines list) or a .toml file.")(f)
+    return click.option("--routine", "routine", default="foot-circulation",
+                        help=f"Routine name (see: companion routines list) or a .toml file; "
+                             f"{from_config('foot-circulation')}.")(f)
 
 
 def minutes_option(f: Command) -> Command:
     return click.option("--minutes", type=int, default=None,
-                        help="Session length for both feet in minutes; default: the routine's own "
+                        help=f"Session length for both feet in minutes; {from_config('the routine length')} "
                              "(foot-circulation: 20, it can run 15 to 30).")(f)
 
 
 def client_option(f: Command) -> Command:
-    return click.option("--client", default="me", show_default=True, callback=_client_name,
-                        help="Whose session this is.")(f)
+    return click.option("--client", default="me", callback=_client_name,
+                        help=f"Whose session this is; {from_config('me')}.")(f)
 
 
 def _client_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -94,6 +112,7 @@ def simulate(script: Path, routine: str, minutes: int | None, client: str, clear
     from companion.store import Store
 
     routine, minutes, client = configured(routine=routine, minutes=minutes, client=client)
+    check_configured_minutes(load_routine(routine), minutes)
     parsed = load_script(script)
     with Store(db) if db is not None else nullcontext() as store:
         profile = store.profile(client) if store is not None else None
@@ -111,11 +130,14 @@ def simulate(script: Path, routine: str, minutes: int | None, client: str, clear
 @db_option
 @cleared_option
 @click.option("--engine", type=click.Choice(ENGINES), default="auto",
-              show_default=True, help="Listening engine; text = type commands (same as --text).")
-@click.option("--lang", default="en", show_default=True, help="Language of the spoken commands (en, ko).")
-@click.option("--voice", default=None, help="Voice profile (see: companion voices list).")
-@click.option("--input-device", default=None, help="Microphone: index or part of its name (see: companion devices).")
-@click.option("--output-device", default=None, help="Speaker: index or part of its name (see: companion devices).")
+              help=f"Listening engine; text = type commands (same as --text); {from_config('auto')}.")
+@click.option("--lang", default="en", help=f"Language of the spoken commands (en, ko); {from_config('en')}.")
+@click.option("--voice", default=None, help="Voice profile (see: companion voices list); "
+                                            f"{from_config('calm-piper when Piper is installed, else calm')}.")
+@click.option("--input-device", default=None, help="Microphone: index or part of its name (see: companion "
+                                                   f"devices); {from_config('the system default')}.")
+@click.option("--output-device", default=None, help="Speaker: index or part of its name (see: companion devices); "
+                                                    f"{from_config('the system default')}.")
 @click.option("--text", is_flag=True, help="Type commands and read the companion instead of speaking and listening.")
 @click.option("--plain", is_flag=True, help="One plain line per recorded event (screen readers, logs).")
 @click.option("--said-only", is_flag=True,
@@ -134,7 +156,15 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
     routine, minutes, client, engine, lang, voice, input_device, output_device = configured(
         routine=routine, minutes=minutes, client=client, engine=engine, lang=lang, voice=voice,
         input_device=input_device, output_device=output_device)
+    check_configured_minutes(load_routine(routine), minutes)
     build_engine(routine, minutes)  # a mistake in the routine or its length is said before anything is opened
+    if voice is not None:
+        from companion.speech.voices import load_voice
+
+        load_voice(voice)  # an unknown voice is the same mistake in a typed session, which does not speak
+    typed = text or engine == "text"
+    if typed and show_heard:
+        click.echo("companion: --show-heard has no effect in a typed session: nothing is heard", err=True)
     options = live.LiveOptions(routine=routine, minutes=minutes, client=client, db=db,
                                cleared_by_physician=cleared_by_physician, speed=speed, lang=lang)
 
@@ -144,7 +174,7 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
     def outputs(session_engine: Engine) -> list[Sink]:
         from companion.screen import Screen
 
-        if said_only or plain or text or engine == "text" or not Screen.supported():  # typed lines would scroll a screen
+        if said_only or plain or typed or not Screen.supported():  # typed lines would scroll a screen
             return [PlainSink(sys.stdout, said_only=said_only)]
         return [Screen(session_engine)]
 
@@ -152,7 +182,7 @@ def session(routine: str, minutes: int | None, client: str, db: Path | None, cle
         live.read_lines(sys.stdin, inbox, only_input)
         return lambda: None
 
-    if text or engine == "text":
+    if typed:
         live.run(options, outputs, lambda inbox: keyboard(inbox, only_input=True), warn)
         return
     from companion.voice import PaceSink, VoiceIO
@@ -193,8 +223,10 @@ def routines_list() -> None:
 @click.argument("name")
 @minutes_option
 def routines_show(name: str, minutes: int | None) -> None:
-    """Every step of a routine, timed for --minutes (default: its own length)."""
+    """Every step of a routine, timed for --minutes (default: minutes in companion config, else its own length)."""
     routine = load_routine(name)
+    (minutes,) = configured(minutes=minutes)
+    check_configured_minutes(routine, minutes)
     minutes = routine.minutes if minutes is None else minutes
     steps = scale_steps(routine, minutes)
     click.echo(f"{routine.title} ({routine.name}), {minutes} minutes")

@@ -35,7 +35,7 @@ _DB_OPTION = click.option(
               help="Also draw each measure before and after, session by session, into this PNG file.")
 @_DB_OPTION
 def history(client: str | None, plot_file: Path | None, db_path: Path | None) -> None:
-    """List past sessions with their ratings before → after, and each measure's trend."""
+    """List past sessions with their ratings before and after, and each measure's trend."""
     if plot_file is not None and plot_file.suffix.lower() != ".png":
         raise UserError(f"--plot draws a PNG image; give a file name ending in .png, not {plot_file.name}")
     path = db_path or default_db()
@@ -108,7 +108,7 @@ commands = [history, report]
 
 
 def history_table(summaries: list[SessionSummary], measures: dict[str, Measure]) -> Table:
-    table = Table("Id", "Date", "Client", "Routine", "Plan", "Ended", "Ratings before → after")
+    table = Table("Id", "Date", "Client", "Routine", "Plan", "Ended", "Ratings, before then after")
     table.columns[1].no_wrap = True
     for s in summaries:
         ratings = "\n".join(rating_text(r) for r in named_ratings(s.ratings, measures)) or "—"
@@ -126,7 +126,7 @@ def _history_line(s: SessionSummary, measures: dict[str, Measure]) -> str:
 
 
 def _progress_lines(summaries: list[SessionSummary], measures: dict[str, Measure]) -> list[str]:
-    """Per client and measure, the sessions that rated it ("session 5: 2 → 4 (+2)"), how the rating at the
+    """Per client and measure, the sessions that rated it ("session 5: 2 then 4 (+2)"), how the rating at the
     start moved from the first of them to the last, and the average change within a session. Sessions
     without ratings (refused by the safety check, interrupted early) are not counted, only said."""
     lines: list[str] = []
@@ -135,9 +135,12 @@ def _progress_lines(summaries: list[SessionSummary], measures: dict[str, Measure
         rated = [s for s in own if any(r.before is not None or r.after is not None for r in s.ratings)]
         if not rated:
             continue
+        before_only = sum(all(r.after is None for r in s.ratings) for s in rated)  # "3 then not rated"
         others = len(own) - len(rated)
-        unrated = f" ({others} other{'s' if others != 1 else ''} without ratings)" if others else ""
-        lines += ["", f"Progress for {own[0].client}, {_count(len(rated), 'rated session')}{unrated}:"]
+        notes = [f"{before_only} rated only before the massage"] if before_only else []
+        notes += [f"{_count(others, 'other')} without ratings"] if others else []
+        said = f" ({'; '.join(notes)})" if notes else ""
+        lines += ["", f"Progress for {own[0].client}, {_count(len(rated), 'session')} with ratings{said}:"]
         for measure in in_order({r.measure for s in rated for r in s.ratings}, measures):
             pairs = [(s.id, r) for s in rated for r in s.ratings if r.measure == measure]
             lines.append(f"  {label(measure, measures)}: {_progress(pairs)}")
@@ -145,14 +148,14 @@ def _progress_lines(summaries: list[SessionSummary], measures: dict[str, Measure
 
 
 def _progress(rated: list[tuple[int, Rating]]) -> str:
-    """'session 1: 2 → 3 (+1); session 4: 3 → 4 (+1). Baseline from session 1 to 4: 2 → 3 (+1); average
+    """'session 1: 2 then 3 (+1); session 4: 3 then 4 (+1). Baseline from session 1 to 4: 2 then 3 (+1); average
     change in a session +1.0.'"""
     pairs = "; ".join(f"session {sid}: {before_after(r)}" for sid, r in rated if r.before is not None or r.after is not None)
     parts = []
     starts = [(sid, r.before) for sid, r in rated if r.before is not None]
     if len(starts) > 1:
         (first_id, first), (last_id, last) = starts[0], starts[-1]
-        parts.append(f"baseline from session {first_id} to {last_id}: {first} → {last} ({last - first:+d})")
+        parts.append(f"baseline from session {first_id} to {last_id}: {first} then {last} ({last - first:+d})")
     changes = [r.change for _, r in rated if r.change is not None]
     if changes:
         parts.append(f"average change in a session {sum(changes) / len(changes):+.1f}")

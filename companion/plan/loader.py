@@ -144,8 +144,10 @@ class _Validator:
         said = f"minutes = {minutes}" if "minutes" in self.raw else f"'minutes' is not set ({minutes} by default)"
         each_foot = any(table.get("foot") == "each" for table in self.raw["step"])
         each = ', foot = "each" steps counted for both feet' if each_foot else ""
-        fits = round(total / 60)
-        fix = f"set minutes = {fits} or change the durations" if 5 <= fits <= 120 else "change the durations"
+        fits = round(total / 60)  # a 'minutes' the steps fit, if it is one a routine can have
+        low, high = minutes * 60 - MINUTES_SLACK, minutes * 60 + MINUTES_SLACK
+        durations = f"change the durations to add up to {low} to {high} s"
+        fix = f"set minutes = {fits} or {durations}" if 5 <= fits <= 120 else durations
         raise self.fail(f"{said}, but the steps' durations add up to {total:g} s ({total / 60:.1f} minutes{each}); "
                         f"{fix}", key="minutes")
 
