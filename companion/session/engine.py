@@ -29,7 +29,6 @@ from companion.session.pacing import SpeechPace, spoken_seconds
 from companion.session.profile import Profile
 
 EXTRA_SECONDS = 30.0  # "more time" / "less time"
-MAX_TRIES = 3  # a question is asked at most three times (twice again after an unclear answer)
 OFFER_END_EVERY = 3  # pain reports: ending is offered at the third, then again three reports after each offer
 # "Ouch… that hurts" is one report: pain at the same spot this soon after the last report is not another one
 # (counted twice, it left the whole foot alone and, on that foot's last steps, ended the session).
@@ -82,7 +81,6 @@ class Question:
     text: str
     expects: str  # yesno | spot | number | foot | area
     on_answer: Callable[[Answer], list[Action]]
-    tries: int = 0
     record: dict[str, object] = field(default_factory=dict)
     asked_at: float = 0.0  # session time it was last said
     reminders: int = 0
@@ -212,11 +210,9 @@ class Engine:
             self.last_said = text
         return Say(text, kind)
 
-    def _ask(self, question: Question, counted: bool = True) -> list[Action]:
-        """Say ``question`` and wait for its answer; ``counted``: this asking uses one of its MAX_TRIES (not
-        when it is asked again after a pause, a lost device or a pain report)."""
+    def _ask(self, question: Question) -> list[Action]:
+        """Say ``question`` and wait for its answer."""
         self.asking = question
-        question.tries += counted
         question.asked_at = self.now
         question.hinted = False
         intro = [self._say(question.intro, "announce")] if question.intro else []
@@ -289,21 +285,24 @@ class Engine:
         return out
 
     def _not_understood(self, question: Question) -> list[Action]:
-        if question.tries >= MAX_TRIES:
-            return [self._say("I'll skip that one.", "confirm")] + self._settle(question, None, "")
-        return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {ANSWER_HINTS[question.expects]}", "warning")] + \
-            self._ask(question)
+        """A typed reply that is no answer (a typo, "seven" to a yes-or-no question): what to answer and the
+        question again, every time, as typed words are surely meant for the companion. It never skips the
+        question (a skipped safety question is not confirmed, and the session would not start over a typo):
+        only "skip" or "not sure" do."""
+        return self._hint(question) + self._ask(question)
+
+    @staticmethod
+    def _hint(question: Question) -> list[Action]:
+        return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {ANSWER_HINTS[question.expects]}", "warning")]
 
     def _unclear(self, intent: Intent) -> list[Action]:
         """Words the voice heard that are no answer to the open question ("seven" to a rating): what to answer,
-        once each time the question is asked, and without using up one of its tries, since the words may have
-        been said to someone else."""
+        once each time the question is asked, since the words may have been said to someone else."""
         question = self.asking
         if question is None or self.paused or question.hinted:
             return []
         question.hinted = True
-        return [Record("intent", {"intent": intent.name, "text": intent.text, "value": None}), Earcon("not_understood"),
-                Say(f"Sorry, I didn't catch that. {ANSWER_HINTS[question.expects]}", "warning")]
+        return [Record("intent", {"intent": intent.name, "text": intent.text, "value": None}), *self._hint(question)]
 
     # --- opening: safety check, what carried over, baseline ----------------------------------------------
     def _queue_opening(self) -> None:
@@ -664,7 +663,7 @@ class Engine:
         self.paused = None
         out: list[Action] = [Record("resume", {}), Earcon("understood")]
         if self.asking is not None:
-            return out + [Say("Resuming.", "confirm")] + self._ask(self.asking, counted=False)
+            return out + [Say("Resuming.", "confirm")] + self._ask(self.asking)
         if self.questions or self.stage != "steps":  # questions waited for the pause (a stop question came in it)
             return out + [Say("Resuming.", "confirm")] + self._ask_next()
         return out + [Say(f"Resuming. {self._where_and_what()}", "confirm")]
@@ -688,7 +687,7 @@ class Engine:
         self.paused = None
         out: list[Action] = [Record("resume", {"reason": f"the {what} is back"})]
         if self.asking is not None:
-            return out + [Say(f"The {what} is back.", "confirm")] + self._ask(self.asking, counted=False)
+            return out + [Say(f"The {what} is back.", "confirm")] + self._ask(self.asking)
         if self.stage != "steps":
             return out + [Say(f"The {what} is back.", "confirm")] + self._ask_next()
         return out + [Say(f"The {what} is back. {self._where_and_what()}", "confirm")]
@@ -906,7 +905,7 @@ class Engine:
 
     def _ask_again(self) -> list[Action]:
         """The open question once more, after an interruption (unless paused: resume asks it)."""
-        return self._ask(self.asking, counted=False) if self.asking is not None and not self.paused else []
+        return self._ask(self.asking) if self.asking is not None and not self.paused else []
 
     def _mark_sore(self, foot: str, area: str, reason: str) -> list[Action]:
         """Mark a spot sore for this session and soften the rest of the plan there."""
@@ -949,7 +948,6 @@ class Engine:
 
     def _interrupt_with(self, question: Question) -> list[Action]:
         if self.asking is not None:
-            self.asking.tries = max(0, self.asking.tries - 1)
             self.questions.appendleft(self.asking)
         return self._ask(question)
 
