@@ -741,6 +741,18 @@ def test_help_and_where_during_a_question_ask_it_again():
     assert said[1] == said[3] == question
 
 
+def test_help_during_a_question_says_what_works_then_the_question_once():
+    """Help said the question in its list of commands, then the question again, and left out pain and where am I."""
+    engine = build_engine("foot-circulation", 20)
+    engine.start(0)
+    question = "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet? Say yes or no."
+    assert talk(engine, (1, "help")) == [
+        "Besides an answer, you can say: pause, resume, skip, repeat, pain, where am I, help, slower, faster, louder, "
+        "quieter, change voice, or stop.", question]
+    said = talk(engine, *[(2, "no")] * 4, (3, "what can i say"))  # a rating: its own question, once
+    assert said[-2].startswith("Besides an answer") and said[-1] == "Rate the warmth of the feet from one, cold, to five, warm."
+
+
 def test_a_questions_introduction_is_said_once_not_when_it_is_asked_again():
     engine = build_engine("foot-circulation", 20)
     started = [a.text for a in engine.start(0) if isinstance(a, Say)]

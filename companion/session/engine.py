@@ -45,6 +45,9 @@ ANSWER_HINTS = {"yesno": "Please say yes or no.", "spot": "Please say yes or no.
                 "area": "Please say toes, ball, arch, heel, ankle, or the whole foot."}
 # What works while a question is open, besides its answers (see _heard).
 QUESTION_COMMANDS = ("skip", "pain", "stop", "pause", "resume", "help", "repeat", "where", *VOICE_INTENTS)
+# Said by help when the phrase table's words are not given (SessionOptions.help_words).
+DEFAULT_HELP = (("pause", "pause"), ("resume", "resume"), ("skip", "skip"), ("pain", "pain"), ("where", "where am I"),
+                ("stop", "stop"))
 # What works during the massage steps: every command, no answers (a lone "yes", "four" or "both" does nothing).
 STEP_COMMANDS = (*QUESTION_COMMANDS, "back", "next_foot", "more_time", "less_time", "more_pressure", "less_pressure")
 # "Halfway" and "Ten seconds left. Next: …" only in steps this long: in a 30-s step the announcement (≈ 20 s
@@ -92,7 +95,7 @@ class Question:
 class SessionOptions:
     minutes: float = 20  # the session's length as chosen (stored with it), for the steps scaled to it
     cleared_by_physician: bool = False
-    help_words: tuple[str, ...] = ()
+    help_words: tuple[tuple[str, str], ...] = ()  # (intent, what to say for it): the phrase table's
     profile: Profile = field(default_factory=Profile)
     resume_at: str | None = None  # id of the step an interrupted session stopped in: offer to go on from there
     remind_after: float = REMIND_AFTER_S  # session seconds (a sped-up session waits as long in real time)
@@ -584,7 +587,7 @@ class Engine:
             if not self.paused and self.asking is not None and self.asking.id in ("confirm-stop", "end-after-pain"):
                 return [record] + self._settle(self.asking, False, intent.text)  # "keep going": not ending
             return [record] + self._resume()
-        if intent.name == "help":  # then the open question again: what to answer now
+        if intent.name == "help":  # then the open question again, once: what to answer now
             return [record, self._say(self._help_text(), "help")] + self._ask_again()
         if intent.name == "repeat":
             return [record, Say(self._repeat_text(), "confirm")]
@@ -621,10 +624,13 @@ class Engine:
         return self.last_said or "Nothing yet."
 
     def _help_text(self) -> str:
-        words = self.options.help_words or ("pause", "resume", "skip", "pain", "where am I", "stop")
-        if self.asking is not None:
-            return f"{self.asking.text} You can also say skip, repeat, pause or stop."
-        return "You can say: " + ", ".join(words[:-1]) + f", or {words[-1]}."
+        """The commands that work now: during a question, those listened for while it is open (it is asked
+        again after this)."""
+        helps = self.options.help_words or DEFAULT_HELP
+        if self.asking is None:
+            return "You can say: " + ", ".join(word for _, word in helps[:-1]) + f", or {helps[-1][1]}."
+        words = [word for intent, word in helps if intent in QUESTION_COMMANDS]
+        return "Besides an answer, you can say: " + ", ".join(words[:-1]) + f", or {words[-1]}."
 
     def _where(self, with_next: bool = False) -> str:
         if self.stage == "opening":

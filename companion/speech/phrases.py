@@ -37,7 +37,7 @@ class PhraseTable:
     phrases: tuple[Phrase, ...]
     fillers: frozenset[str]
     safety: frozenset[str]
-    help_words: tuple[str, ...]
+    help_words: tuple[tuple[str, str], ...]  # (intent, what to say for it), in table order
     # Foot and area words: they ride along with any intent ("pain in my left heel"), whatever is listened for.
     slot_phrases: tuple[Phrase, ...] = ()
     # A phrase starting up to NEGATION_REACH words after one of these is not said ("don't stop", "I don't want
@@ -208,7 +208,7 @@ def load_phrases(language: str = "en") -> PhraseTable:
     raw = tomllib.loads((resources.files("companion.speech") / "phrases" / f"{language}.toml").read_text("utf-8"))
     phrases: list[Phrase] = []
     safety: set[str] = set()
-    help_words: list[str] = []
+    help_words: list[tuple[str, str]] = []
     for name, spec in raw["intents"].items():
         for text in spec.get("phrases", []):
             phrases.append(Phrase(normalise(text), name))
@@ -217,7 +217,7 @@ def load_phrases(language: str = "en") -> PhraseTable:
         if spec.get("safety"):
             safety.add(name)
         if "help" in spec:
-            help_words.append(spec["help"])
+            help_words.append((name, spec["help"]))
     return PhraseTable(
         language=raw["language"],
         phrases=tuple(phrases),
