@@ -62,8 +62,12 @@ def recorded(action: Action) -> tuple[str, dict] | None:
 
 def understand(table: PhraseTable, text: str, listening: frozenset[str] | None = None) -> Intent:
     """Typed or scripted words → an intent, among the intents ``listening`` for (None: all), as the
-    recognisers match them; words that match none of them become the intent "unknown"."""
-    return table.only(listening).match(text) or Intent("unknown", text=text)
+    recognisers match them. Words that hold a phrase but no intent ("don't go back", "does that hurt?") become
+    the intent "no_command"; words that hold no phrase at all (a typo), "unknown"."""
+    intent = table.only(listening).match(text)
+    if intent is not None:
+        return intent
+    return Intent("no_command" if table.holds_phrase(text) else "unknown", text=text)
 
 
 class Session:

@@ -976,6 +976,17 @@ def test_typed_words_that_are_no_command_during_the_steps_are_answered():
     assert said[-1] == "Sorry, I didn't catch that. Say help for the commands."
 
 
+@pytest.mark.parametrize("words", ["does that hurt?", "my thumb hurts", "don't go back", "no more pressure", "other foot",
+                                   "yes", "both"])
+def test_typed_words_with_a_phrase_that_is_no_command_do_nothing_as_by_voice(words):
+    """A therapist's question, an ache elsewhere, a negated command, an answer with no question open: the
+    README says they do nothing; typed, they got "Sorry, I didn't catch that"."""
+    engine = opened()
+    talk(engine, (200, "where am i"))
+    out = engine.handle(Heard(understand(load_phrases("en"), words, engine.listening), 201))
+    assert out == [Record("intent", {"intent": "no_command", "text": words, "value": None, "ignored": True})]
+
+
 @pytest.mark.parametrize(("still_sore", "offered"), [("no", True), ("yes", False), ("skip", False)])
 def test_a_kept_pressure_is_offered_once_a_spot_sore_last_time_is_better(still_sore, offered):
     profile = Profile(sensitive={("both", "whole")}, pressure={("left", "ball"): "firm"})

@@ -573,8 +573,11 @@ class Engine:
             return self._unclear(intent) if self.stage != "ended" else []
         intent = intent.with_other_foot(self.current.step.foot if self.current else None)
         record = Record("intent", {"intent": intent.name, "text": intent.text, "value": intent.value})
+        ignored = Record("intent", {**record.data, "ignored": True})
         if self.stage == "ended":
             return [record]
+        if intent.name == "no_command" and self.asking is None:  # "don't go back", "my thumb hurts": as by voice
+            return [ignored]
         if intent.name == "pain" and self.asking is not None and self.asking.expects == "spot" and not self.paused:
             return [record] + self._answer(intent)  # "my left heel hurts" answers "is there a painful spot?"
         if intent.refines:
@@ -609,8 +612,7 @@ class Engine:
                     "less_pressure": lambda: self._pressure(intent, -1)}
         if intent.name in handlers:
             return [record] + handlers[intent.name]()
-        ignored = Record("intent", {**record.data, "ignored": True})
-        if intent.name == "unknown":  # typed words that are no command (a voice's are "unclear", said to no one)
+        if intent.name == "unknown":  # typed words that hold no phrase (a voice's are "unclear", said to no one)
             return [ignored, Say("Sorry, I didn't catch that. Say help for the commands.", "warning")]
         return [ignored]
 

@@ -104,6 +104,13 @@ class PhraseTable:
         return Intent(best.intent, text=text, value=best.value, foot=slots.get("foot"), area=slots.get("area"),
                       others=tuple(spots[1:]) if len(spots) > 1 else ())
 
+    def holds_phrase(self, text: str) -> bool:
+        """Whether a phrase of the table, of any intent (listened for or not, foot and area words too), is in
+        ``text``, even where ``match`` finds no intent in it: negated ("don't go back"), inside a not-command
+        ("does that hurt?") or not listened for ("other foot" during the steps)."""
+        words = tuple(w for w in normalise(text).split() if w not in self.fillers)
+        return any(_contains(words, self._content(p)) for p in (*self.phrases, *self.unheeded))
+
     def _spots(self, words: tuple[str, ...]) -> list[tuple[str | None, str | None]]:
         """Each (foot, area) named, in order, one per part of the words between "and"s; an area with no foot
         of its own takes the one said before it ("my left heel and arch")."""
