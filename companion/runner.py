@@ -123,8 +123,8 @@ class PlainSink:
             body = data["text"]
         else:
             body = " ".join(f"{k}={v}" for k, v in data.items() if v is not None)
-        self.stream.write(f"{minutes:02d}:{seconds:02d} {body}\n" if self.said_only else
-                          f"{minutes:02d}:{seconds:02d} {kind}: {body}\n")
+        line = body if self.said_only else f"{kind}: {body}" if body else kind  # no dangling "resume: "
+        self.stream.write(f"{minutes:02d}:{seconds:02d} {line}\n")
         self.stream.flush()
 
 

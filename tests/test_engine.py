@@ -1,8 +1,10 @@
 """The session engine, driven by scripts in simulated time."""
 
+import io
+
 import pytest
 
-from companion.runner import build_engine, understand
+from companion.runner import PlainSink, build_engine, understand
 from companion.session.events import (
     Action, AdjustVoice, DeviceBack, DeviceLost, Earcon, EndRequested, Heard, Listen, Record, Say, StopSpeech, Tick,
 )
@@ -69,6 +71,19 @@ def test_pause_stops_the_timers_and_resume_goes_on():
     assert resumed[0].endswith("Light pressure. Use the broad surfaces of your palms to warm the foot with "
                                "friction, and spread the oil where it will be needed.")
     assert step_at(out, 309)["id"] == "left-warm"
+
+
+def test_a_resume_says_why_in_the_record_and_in_the_plain_lines():
+    """README's table gives pause and resume a reason: a resume asked for had none ("05:29 resume: " in --plain)."""
+    _, out = run_script(SAFE + "03:10 pause\n05:29 resume\n")
+    assert out.of("resume") == [{"t": 329, "type": "resume", "reason": "asked to resume"}]
+    lines = io.StringIO()
+    for t, action in out.actions:
+        PlainSink(lines)(t, action)
+    assert "05:29 resume: reason=asked to resume\n" in lines.getvalue()
+    bare = io.StringIO()
+    PlainSink(bare)(329, Record("resume"))
+    assert bare.getvalue() == "05:29 resume\n"
 
 
 def test_stop_while_paused_can_be_answered_and_no_keeps_the_pause():
@@ -394,7 +409,8 @@ def test_last_sessions_sore_spots_and_preferences_are_offered_again():
     assert arch["pressure"] == "firm"
     assert "left-heel" not in [s["id"] for s in out.of("step")]
     _, healed = run_script(CHECK + "> no\n> no\n> no\n", profile=profile)
-    assert healed.of("recovered") == [{"t": 0, "type": "recovered", "foot": "left", "area": "heel"}]
+    assert healed.of("recovered") == [{"t": 0, "type": "recovered", "foot": "left", "area": "heel",
+                                       "reason": "no longer sore"}]
     assert "left-heel" in [s["id"] for s in healed.of("step")]
 
 

@@ -364,7 +364,8 @@ class Engine:
     def _still_sore(self, foot: str, area: str) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:
             if value is False:
-                return [Record("recovered", {"foot": foot, "area": area}), self._say("Good.", "confirm")]
+                return [Record("recovered", {"foot": foot, "area": area, "reason": "no longer sore"}),
+                        self._say("Good.", "confirm")]
             if value:  # the safety check's own question is then about other spots
                 for question in self.questions:
                     if isinstance(question, Question) and question.id == "sore-spot":
@@ -669,7 +670,7 @@ class Engine:
             self.paused = DEVICE_PAUSE
             return [Say(f"The {' and the '.join(sorted(self.lost))} is still lost. I'll go on when it is back.", "warning")]
         self.paused = None
-        out: list[Action] = [Record("resume", {}), Earcon("understood")]
+        out: list[Action] = [Record("resume", {"reason": "asked to resume"}), Earcon("understood")]
         if self.asking is not None:
             return out + [Say("Resuming.", "confirm")] + self._ask(self.asking)
         if self.questions or self.stage != "steps":  # questions waited for the pause (a stop question came in it)
