@@ -17,7 +17,7 @@ from companion.plan.scale import scale_steps
 from companion.script import Script
 from companion.session.engine import REMIND_AFTER_S, Engine, SessionOptions
 from companion.session.events import (
-    Action, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Record, Say, Tick,
+    Action, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Record, Say, Tick, VoiceChanged,
 )
 from companion.session.intents import Intent
 from companion.session.pacing import SpeechPace
@@ -202,7 +202,8 @@ def _catch_up(session: Session, now: float) -> None:
 def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQueue, table: PhraseTable,
              tick: float = 0.1) -> None:
     """Drive the session in real time until it ends. The inbox carries ("text", words), ("intent", Intent),
-    ("lost", what), ("back", what) and ("end", reason) from input threads and signal handlers, and
+    ("lost", what), ("back", what), ("voice", reply) and ("end", reason) from input threads, the voice and
+    signal handlers, and
     ("input ended",) when nobody can answer any more (typed input piped in and used up): the steps still
     run, but a question then ends the session, which would otherwise wait for ever."""
     engine = session.engine
@@ -232,5 +233,7 @@ def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQu
             session.feed(DeviceLost(item[1], now))
         elif kind == "back":
             session.feed(DeviceBack(item[1], now))
+        elif kind == "voice":
+            session.feed(VoiceChanged(item[1], now))
         elif kind == "end":
             session.feed(EndRequested(item[1], now, ratings=item[2] if len(item) > 2 else True))

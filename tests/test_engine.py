@@ -7,9 +7,11 @@ import pytest
 from companion.runner import PlainSink, build_engine, understand
 from companion.session.events import (
     Action, AdjustVoice, DeviceBack, DeviceLost, Earcon, EndRequested, Heard, Listen, Record, Say, StopSpeech, Tick,
+    VoiceChanged,
 )
 from companion.session import wording
 from companion.session.intents import Intent
+from companion.session.pacing import SpeechPace
 from companion.session.profile import Profile
 from companion.speech.phrases import load_phrases
 from session_helpers import CHECK, SAFE, Collector, run_script, step_at
@@ -280,8 +282,20 @@ def test_where_am_i_help_and_voice_commands():
     assert said[190].startswith("Left foot: palm warming. Sixty-five seconds left".replace("Sixty-five seconds", "One minute and five seconds"))
     assert said[190].endswith("left in the session. Next: left foot, long strokes from the toes toward the ankle.")
     assert "pause" in said[191] and "pain" in said[191] and "more time" in said[191]
-    voice = [a for t, a in out.actions if isinstance(a, AdjustVoice)]
-    assert voice == [AdjustVoice("rate", -1), AdjustVoice("volume", 1)]
+    assert not [a for t, a in out.actions if isinstance(a, AdjustVoice)]  # not spoken: no voice to change
+
+
+@pytest.mark.parametrize(("words", "setting", "direction"), [("slower", "rate", -1), ("louder", "volume", 1),
+                                                             ("change voice", "voice", 1)])
+def test_a_voice_change_is_said_like_any_reply(words, setting, direction):
+    """Its reply came from the speaker alone: never in the record (--plain, --said-only); typed, there was none."""
+    typed = opened()
+    assert talk(typed, (200, words))[-1] == "This session is not spoken, so there is no voice to change."
+    spoken = build_engine("foot-circulation", 20, pace=SpeechPace(150, 0.5))
+    spoken.start(0)
+    out = spoken.handle(Heard(understand(load_phrases("en"), words, spoken.listening), 1))
+    assert AdjustVoice(setting, direction) in out and not [a for a in out if isinstance(a, Say)]
+    assert spoken.handle(VoiceChanged("That is as loud as I speak.", 1)) == [Say("That is as loud as I speak.", "confirm")]
 
 
 def test_stop_asks_to_confirm_then_goes_to_ratings():

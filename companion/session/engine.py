@@ -22,7 +22,7 @@ from companion.plan.model import Routine, Step
 from companion.session import summary, wording
 from companion.session.events import (
     Action, AdjustVoice, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Listen, Prepare, Record, Say,
-    StopSpeech, Tick,
+    StopSpeech, Tick, VoiceChanged,
 )
 from companion.session.intents import Intent
 from companion.session.pacing import SpeechPace, spoken_seconds
@@ -100,7 +100,9 @@ class SessionOptions:
     resume_at: str | None = None  # id of the step an interrupted session stopped in: offer to go on from there
     remind_after: float = REMIND_AFTER_S  # session seconds (a sped-up session waits as long in real time)
     recorded: bool = True  # kept in a database: the closing says it is saved
-    pace: SpeechPace | None = None  # how fast announcements are spoken; None (not spoken): always said in full
+    # how fast announcements are spoken; None: not spoken (typed, simulated), announcements always said in full
+    # and no voice to change
+    pace: SpeechPace | None = None
 
 
 class Engine:
@@ -181,6 +183,8 @@ class Engine:
             out += self._device_lost(event.what)
         elif isinstance(event, DeviceBack):
             out += self._device_back(event.what)
+        elif isinstance(event, VoiceChanged):
+            out.append(Say(event.reply, "confirm"))
         if self.running:
             planned = self.plan[self.index]
             if not planned.active:  # left out for safety while under way: it ends now, after the time it took
@@ -598,8 +602,11 @@ class Engine:
         if intent.name == "where":
             return [record, Say(self._where(with_next=True), "confirm")] + self._ask_again()
         if intent.name in VOICE_INTENTS:
+            if self.options.pace is None:
+                return [record, Say("This session is not spoken, so there is no voice to change.", "confirm")]
             setting, direction = VOICE_INTENTS[intent.name]
-            # answered by the speaker, which alone knows whether it could ("That is as loud as I speak.")
+            # answered by the voice adapter (VoiceChanged), which alone knows whether it could ("That is as loud
+            # as I speak.")
             return [record, AdjustVoice(setting, direction), Record("voice", {"setting": setting, "direction": direction})]
         if self.paused and not (self.asking is not None and self.asking.id == "confirm-stop"):
             return [record, Say("We are paused. Say resume when you are ready.", "confirm")]
