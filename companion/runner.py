@@ -17,7 +17,7 @@ from companion.plan.scale import scale_steps
 from companion.script import Script
 from companion.session.engine import REMIND_AFTER_S, Engine, SessionOptions
 from companion.session.events import (
-    Action, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Record, Say, Tick,
+    Action, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Record, Say, Tick, VoiceChanged,
 )
 from companion.session.intents import Intent
 from companion.session.pacing import SpeechPace
@@ -62,8 +62,12 @@ def recorded(action: Action) -> tuple[str, dict] | None:
 
 def understand(table: PhraseTable, text: str, listening: frozenset[str] | None = None) -> Intent:
     """Typed or scripted words → an intent, among the intents ``listening`` for (None: all), as the
-    recognisers match them; words that match none of them become the intent "unknown"."""
-    return table.only(listening).match(text) or Intent("unknown", text=text)
+    recognisers match them. Words that hold a phrase but no intent ("don't go back", "does that hurt?") become
+    the intent "no_command"; words that hold no phrase at all (a typo), "unknown"."""
+    intent = table.only(listening).match(text)
+    if intent is not None:
+        return intent
+    return Intent("no_command" if table.holds_phrase(text) else "unknown", text=text)
 
 
 class Session:
@@ -119,8 +123,8 @@ class PlainSink:
             body = data["text"]
         else:
             body = " ".join(f"{k}={v}" for k, v in data.items() if v is not None)
-        self.stream.write(f"{minutes:02d}:{seconds:02d} {body}\n" if self.said_only else
-                          f"{minutes:02d}:{seconds:02d} {kind}: {body}\n")
+        line = body if self.said_only else f"{kind}: {body}" if body else kind  # no dangling "resume: "
+        self.stream.write(f"{minutes:02d}:{seconds:02d} {line}\n")
         self.stream.flush()
 
 
@@ -198,7 +202,8 @@ def _catch_up(session: Session, now: float) -> None:
 def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQueue, table: PhraseTable,
              tick: float = 0.1) -> None:
     """Drive the session in real time until it ends. The inbox carries ("text", words), ("intent", Intent),
-    ("lost", what), ("back", what) and ("end", reason) from input threads and signal handlers, and
+    ("lost", what), ("back", what), ("voice", reply) and ("end", reason) from input threads, the voice and
+    signal handlers, and
     ("input ended",) when nobody can answer any more (typed input piped in and used up): the steps still
     run, but a question then ends the session, which would otherwise wait for ever."""
     engine = session.engine
@@ -228,5 +233,7 @@ def run_live(session: Session, clock: Callable[[], float], inbox: queue.SimpleQu
             session.feed(DeviceLost(item[1], now))
         elif kind == "back":
             session.feed(DeviceBack(item[1], now))
+        elif kind == "voice":
+            session.feed(VoiceChanged(item[1], now))
         elif kind == "end":
             session.feed(EndRequested(item[1], now, ratings=item[2] if len(item) > 2 else True))

@@ -48,11 +48,15 @@ VOICE_REPLIES = {("rate", -1): ("Slower.", "That is as slow as I speak."),
 
 class SpeakerSink:
     """A Sink that speaks: Say, earcons, barge-in, voice changes and pre-synthesis go to a Speaker. A voice
-    change is answered here, by what it did ("Louder." or "That is as loud as I speak.", the new voice's name)."""
+    change is answered by what it did ("Louder." or "That is as loud as I speak.", the new voice's name), which
+    only the speaker knows: the reply goes to ``answer`` (in a session, back to the engine, which says and
+    records it like any other reply)."""
 
-    def __init__(self, speaker, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, speaker, clock: Callable[[], float] = time.monotonic,
+                 answer: Callable[[str], None] = lambda reply: None) -> None:
         self.speaker = speaker
         self.clock = clock
+        self.answer = answer
         self.recent: deque[tuple[float, str]] = deque(maxlen=20)  # (when said, text)
 
     def _say(self, text: str, kind: str) -> None:
@@ -69,13 +73,15 @@ class SpeakerSink:
         elif isinstance(action, Prepare):
             self.speaker.prepare(action.text, PACE["announce"])
         elif isinstance(action, AdjustVoice):
-            if action.setting == "voice":
-                name = self.speaker.change_voice().name
-                self._say(f"This is the {name.replace('-', ' ')} voice.", "confirm")
-            else:
-                before = getattr(self.speaker.profile, action.setting)
-                changed = self.speaker.adjust(action.setting, action.direction) != before
-                self._say(VOICE_REPLIES[action.setting, action.direction][not changed], "confirm")
+            self.answer(self._adjust(action))
+
+    def _adjust(self, action: AdjustVoice) -> str:
+        """Change the voice; what to say about it."""
+        if action.setting == "voice":
+            return f"This is the {self.speaker.change_voice().name.replace('-', ' ')} voice."
+        before = getattr(self.speaker.profile, action.setting)
+        changed = self.speaker.adjust(action.setting, action.direction) != before
+        return VOICE_REPLIES[action.setting, action.direction][not changed]
 
 
 @dataclass
@@ -275,7 +281,7 @@ class VoiceIO:
                 raise AudioDeviceError(f"{exc}{hint}") from None
             raise
         self.speaker = Speaker(profile, self.player)
-        self.sink = SpeakerSink(self.speaker)
+        self.sink = SpeakerSink(self.speaker, answer=lambda reply: self._put(("voice", reply)))
         self.sinks = [self.sink, ListenSink(self.recognizer)]  # what the session's actions go to
         self.gate = EchoGate(self.sink, load_phrases(lang).safety)
         self.microphone = lambda: Microphone(input_device)

@@ -1,13 +1,17 @@
 """The session engine, driven by scripts in simulated time."""
 
+import io
+
 import pytest
 
-from companion.runner import build_engine, understand
+from companion.runner import PlainSink, build_engine, understand
 from companion.session.events import (
     Action, AdjustVoice, DeviceBack, DeviceLost, Earcon, EndRequested, Heard, Listen, Record, Say, StopSpeech, Tick,
+    VoiceChanged,
 )
 from companion.session import wording
 from companion.session.intents import Intent
+from companion.session.pacing import SpeechPace
 from companion.session.profile import Profile
 from companion.speech.phrases import load_phrases
 from session_helpers import CHECK, SAFE, Collector, run_script, step_at
@@ -69,6 +73,19 @@ def test_pause_stops_the_timers_and_resume_goes_on():
     assert resumed[0].endswith("Light pressure. Use the broad surfaces of your palms to warm the foot with "
                                "friction, and spread the oil where it will be needed.")
     assert step_at(out, 309)["id"] == "left-warm"
+
+
+def test_a_resume_says_why_in_the_record_and_in_the_plain_lines():
+    """README's table gives pause and resume a reason: a resume asked for had none ("05:29 resume: " in --plain)."""
+    _, out = run_script(SAFE + "03:10 pause\n05:29 resume\n")
+    assert out.of("resume") == [{"t": 329, "type": "resume", "reason": "asked to resume"}]
+    lines = io.StringIO()
+    for t, action in out.actions:
+        PlainSink(lines)(t, action)
+    assert "05:29 resume: reason=asked to resume\n" in lines.getvalue()
+    bare = io.StringIO()
+    PlainSink(bare)(329, Record("resume"))
+    assert bare.getvalue() == "05:29 resume\n"
 
 
 def test_stop_while_paused_can_be_answered_and_no_keeps_the_pause():
@@ -240,8 +257,9 @@ def test_pain_while_the_end_question_is_open_asks_it_once_again():
 def test_no_clear_answer_to_ending_after_pain_goes_on_without_saying_all_right():
     _, out = run_script(SAFE + RATINGS + "04:30 pain\n04:45 pain\n05:00 pain\n> banana\n> pancake\n> hmm\n")
     said = out.said()
-    i = said.index("I'll skip that one.")
-    assert said[i + 1] == "We'll go on gently. Say stop at any time to end the session."
+    i = said.index("We'll go on gently. Say stop at any time to end the session.")  # the script's answers used up
+    assert said[i - 6 : i] == ["Sorry, I didn't catch that. Please say yes or no.",
+                               "Would you like to end the session?"] * 3
     assert not [t for t in said if t.startswith("All right")]
     assert out.of("end")[0]["reason"] == "routine complete"
 
@@ -264,8 +282,20 @@ def test_where_am_i_help_and_voice_commands():
     assert said[190].startswith("Left foot: palm warming. Sixty-five seconds left".replace("Sixty-five seconds", "One minute and five seconds"))
     assert said[190].endswith("left in the session. Next: left foot, long strokes from the toes toward the ankle.")
     assert "pause" in said[191] and "pain" in said[191] and "more time" in said[191]
-    voice = [a for t, a in out.actions if isinstance(a, AdjustVoice)]
-    assert voice == [AdjustVoice("rate", -1), AdjustVoice("volume", 1)]
+    assert not [a for t, a in out.actions if isinstance(a, AdjustVoice)]  # not spoken: no voice to change
+
+
+@pytest.mark.parametrize(("words", "setting", "direction"), [("slower", "rate", -1), ("louder", "volume", 1),
+                                                             ("change voice", "voice", 1)])
+def test_a_voice_change_is_said_like_any_reply(words, setting, direction):
+    """Its reply came from the speaker alone: never in the record (--plain, --said-only); typed, there was none."""
+    typed = opened()
+    assert talk(typed, (200, words))[-1] == "This session is not spoken, so there is no voice to change."
+    spoken = build_engine("foot-circulation", 20, pace=SpeechPace(150, 0.5))
+    spoken.start(0)
+    out = spoken.handle(Heard(understand(load_phrases("en"), words, spoken.listening), 1))
+    assert AdjustVoice(setting, direction) in out and not [a for a in out if isinstance(a, Say)]
+    assert spoken.handle(VoiceChanged("That is as loud as I speak.", 1)) == [Say("That is as loud as I speak.", "confirm")]
 
 
 def test_stop_asks_to_confirm_then_goes_to_ratings():
@@ -362,12 +392,25 @@ def test_a_painful_spot_named_in_the_answer_is_not_asked_for_again(answers, aske
     assert {"yes", "no", "foot", "area"} <= listening.intents  # the recognisers listen for a spot too
 
 
-def test_ratings_accept_words_and_digits_skip_and_ask_unclear_answers_twice_more():
-    _, out = run_script(SAFE + "> five\n> skip\n> banana\n> uh\n> marvin\n> 1\n")
+def test_ratings_accept_words_and_digits_and_skip_and_typed_non_answers_are_told_what_to_say():
+    _, out = run_script(SAFE + "> five\n> skip\n> banana\n> uh\n> marvin\n> 1\n> 2\n")
     before = [r["value"] for r in out.of("rating") if r["when"] == "before"]
-    assert before == [5, None, None, 1]
+    assert before == [5, None, 1, 2]
     sorry = [t for t in out.said() if t.startswith("Sorry, I didn't catch that.")]
-    assert len(sorry) == 2 and "I'll skip that one." in out.said()
+    assert sorry == ["Sorry, I didn't catch that. Please say a number from one to five, or skip."] * 3
+
+
+def test_typed_replies_that_are_no_answer_never_use_up_a_safety_question():
+    """Typed "seven" three times to "is there a circulation disorder?" skipped it, and a skipped contraindication
+    question ended the session before it began, without a word on why the question was dropped."""
+    _, out = run_script("> seven\n> seven\n> noo\n> seven\n> no\n> no\n> no\n> no\n")
+    said = out.said()
+    question = "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet? Say yes or no."
+    sorry = "Sorry, I didn't catch that. Please say yes or no."
+    first = said.index(question)
+    assert said[first + 1 : first + 9] == [sorry, question] * 4  # every typed reply answered, the question again
+    assert [(e["question"], e["answer"]) for e in out.of("safety")][:2] == [("circulation", "no"), ("skin", "no")]
+    assert not [t for t in said if "should not start" in t or "skip that one" in t] and out.of("step")
 
 
 def test_last_sessions_sore_spots_and_preferences_are_offered_again():
@@ -380,7 +423,8 @@ def test_last_sessions_sore_spots_and_preferences_are_offered_again():
     assert arch["pressure"] == "firm"
     assert "left-heel" not in [s["id"] for s in out.of("step")]
     _, healed = run_script(CHECK + "> no\n> no\n> no\n", profile=profile)
-    assert healed.of("recovered") == [{"t": 0, "type": "recovered", "foot": "left", "area": "heel"}]
+    assert healed.of("recovered") == [{"t": 0, "type": "recovered", "foot": "left", "area": "heel",
+                                       "reason": "no longer sore"}]
     assert "left-heel" in [s["id"] for s in healed.of("step")]
 
 
@@ -542,7 +586,7 @@ def test_unanswered_end_ratings_are_left_out_so_the_session_ends_and_is_saved():
     assert "Skin colour was three before; not rated after." in said[-1]
 
 
-def test_pausing_and_resuming_does_not_use_up_a_questions_tries():
+def test_pausing_and_resuming_asks_the_question_again_and_never_skips_it():
     engine = build_engine("foot-circulation", 20)
     engine.start(0)
     said = talk(engine, (1, "no"), (5, "pause"), (10, "resume"), (15, "pause"), (20, "resume"), (25, "mm hmm"))
@@ -724,7 +768,19 @@ def test_help_and_where_during_a_question_ask_it_again():
     engine.start(0)
     said = talk(engine, (1, "help"), (2, "where am i"))
     question = "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet? Say yes or no."
-    assert said[1] == said[3] == question and engine.asking.tries == 1
+    assert said[1] == said[3] == question
+
+
+def test_help_during_a_question_says_what_works_then_the_question_once():
+    """Help said the question in its list of commands, then the question again, and left out pain and where am I."""
+    engine = build_engine("foot-circulation", 20)
+    engine.start(0)
+    question = "Is there a known circulation disorder, a blood clot, or diabetes affecting the feet? Say yes or no."
+    assert talk(engine, (1, "help")) == [
+        "Besides an answer, you can say: pause, resume, skip, repeat, pain, where am I, help, slower, faster, louder, "
+        "quieter, change voice, or stop.", question]
+    said = talk(engine, *[(2, "no")] * 4, (3, "what can i say"))  # a rating: its own question, once
+    assert said[-2].startswith("Besides an answer") and said[-1] == "Rate the warmth of the feet from one, cold, to five, warm."
 
 
 def test_a_questions_introduction_is_said_once_not_when_it_is_asked_again():
@@ -909,12 +965,12 @@ def test_unclear_words_to_a_question_say_what_to_answer_once_without_using_a_try
                                                            "to five, or skip."]
     assert Earcon("not_understood") in out and out[0].data == {"intent": "unclear", "text": "seven", "value": None}
     assert unclear(engine, 2, "seven") == [] and unclear(engine, 3, "eight") == []  # said once
-    question, tries = engine.asking, engine.asking.tries
+    question = engine.asking
     for second in range(4, 32):  # the 30-s reminder asks it again: a hint may come again
         engine.handle(Tick(float(second)))
     assert [a.text for a in unclear(engine, 32, "ten") if isinstance(a, Say)][0].startswith("Sorry")
     talk(engine, (33, "three"))
-    assert question.tries == tries and engine.asking is not question
+    assert engine.ratings["before"]["warmth"] == 3 and engine.asking is not question
 
 
 def test_unclear_words_with_no_question_open_do_nothing_and_are_not_recorded():
@@ -948,6 +1004,17 @@ def test_typed_words_that_are_no_command_during_the_steps_are_answered():
     engine = opened()
     said = talk(engine, (200, "more presure"))
     assert said[-1] == "Sorry, I didn't catch that. Say help for the commands."
+
+
+@pytest.mark.parametrize("words", ["does that hurt?", "my thumb hurts", "don't go back", "no more pressure", "other foot",
+                                   "yes", "both"])
+def test_typed_words_with_a_phrase_that_is_no_command_do_nothing_as_by_voice(words):
+    """A therapist's question, an ache elsewhere, a negated command, an answer with no question open: the
+    README says they do nothing; typed, they got "Sorry, I didn't catch that"."""
+    engine = opened()
+    talk(engine, (200, "where am i"))
+    out = engine.handle(Heard(understand(load_phrases("en"), words, engine.listening), 201))
+    assert out == [Record("intent", {"intent": "no_command", "text": words, "value": None, "ignored": True})]
 
 
 @pytest.mark.parametrize(("still_sore", "offered"), [("no", True), ("yes", False), ("skip", False)])

@@ -188,16 +188,44 @@ def test_adjust_rate_and_volume_in_steps_and_clamped(speaker: Speaker, player: M
         speaker.adjust("pitch", 1)
 
 
-def test_a_voice_change_is_answered_by_what_it_did(speaker: Speaker, player: ManualPlayer, synth: ToneSynth) -> None:
-    """"Louder." at full volume was said while nothing changed; the speaker's sink answers by the outcome."""
+def test_a_voice_change_is_answered_by_what_it_did(speaker: Speaker, synth: ToneSynth) -> None:
+    """"Louder." at full volume was said while nothing changed; the speaker's sink answers by the outcome, to
+    the session (which says it), not by saying it itself."""
     from companion.session.events import AdjustVoice
     from companion.voice import SpeakerSink
 
-    sink = SpeakerSink(speaker)
+    replies: list[str] = []
+    sink = SpeakerSink(speaker, answer=replies.append)
     for action in (AdjustVoice("volume", 1), AdjustVoice("volume", 1), AdjustVoice("volume", 1), AdjustVoice("voice", 1)):
         sink(0.0, action)  # 0.8 → 0.95 → 1.0 → 1.0
-    handed(player, 4)  # the second "Louder." comes from the cache
-    assert [text for text, _, _ in synth.calls] == ["Louder.", "That is as loud as I speak.", "This is the zeta voice."]
+    assert replies == ["Louder.", "Louder.", "That is as loud as I speak.", "This is the zeta voice."]
+    assert speaker.profile.name == "zeta" and not synth.calls
+
+
+def test_a_voice_change_in_a_live_session_is_said_and_recorded(speaker: Speaker) -> None:
+    """The replies to "louder", "slower" and "change voice" never reached the record, --plain or --said-only."""
+    import queue
+
+    from companion.runner import Session, build_engine, run_live
+    from companion.session.pacing import SpeechPace
+    from companion.speech.phrases import load_phrases
+    from companion.voice import SpeakerSink
+    from session_helpers import Collector
+
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+
+    def answer(reply: str) -> None:  # as VoiceIO does; then the test ends the session
+        inbox.put(("voice", reply))
+        inbox.put(("end", "test over", False))
+
+    engine = build_engine("foot-circulation", 20, pace=SpeechPace(150, 0.5))
+    collector = Collector()
+    sink = SpeakerSink(speaker, answer=answer)
+    session = Session(engine, [sink, collector])
+    inbox.put(("text", "louder"))
+    run_live(session, lambda: 1.0, inbox, load_phrases("en"), tick=0.01)
+    assert {"t": 1.0, "type": "say", "text": "Louder.", "kind": "confirm"} in collector.events
+    assert [text for _, text in sink.recent][-1] == "Louder."  # said by the speaker, once, after the question
 
 
 def test_change_voice_cycles_through_available_profiles(speaker: Speaker) -> None:

@@ -22,14 +22,13 @@ from companion.plan.model import Routine, Step
 from companion.session import summary, wording
 from companion.session.events import (
     Action, AdjustVoice, DeviceBack, DeviceLost, Earcon, EndRequested, Event, Heard, Listen, Prepare, Record, Say,
-    StopSpeech, Tick,
+    StopSpeech, Tick, VoiceChanged,
 )
 from companion.session.intents import Intent
 from companion.session.pacing import SpeechPace, spoken_seconds
 from companion.session.profile import Profile
 
 EXTRA_SECONDS = 30.0  # "more time" / "less time"
-MAX_TRIES = 3  # a question is asked at most three times (twice again after an unclear answer)
 OFFER_END_EVERY = 3  # pain reports: ending is offered at the third, then again three reports after each offer
 # "Ouch… that hurts" is one report: pain at the same spot this soon after the last report is not another one
 # (counted twice, it left the whole foot alone and, on that foot's last steps, ended the session).
@@ -46,6 +45,9 @@ ANSWER_HINTS = {"yesno": "Please say yes or no.", "spot": "Please say yes or no.
                 "area": "Please say toes, ball, arch, heel, ankle, or the whole foot."}
 # What works while a question is open, besides its answers (see _heard).
 QUESTION_COMMANDS = ("skip", "pain", "stop", "pause", "resume", "help", "repeat", "where", *VOICE_INTENTS)
+# Said by help when the phrase table's words are not given (SessionOptions.help_words).
+DEFAULT_HELP = (("pause", "pause"), ("resume", "resume"), ("skip", "skip"), ("pain", "pain"), ("where", "where am I"),
+                ("stop", "stop"))
 # What works during the massage steps: every command, no answers (a lone "yes", "four" or "both" does nothing).
 STEP_COMMANDS = (*QUESTION_COMMANDS, "back", "next_foot", "more_time", "less_time", "more_pressure", "less_pressure")
 # "Halfway" and "Ten seconds left. Next: …" only in steps this long: in a 30-s step the announcement (≈ 20 s
@@ -82,7 +84,6 @@ class Question:
     text: str
     expects: str  # yesno | spot | number | foot | area
     on_answer: Callable[[Answer], list[Action]]
-    tries: int = 0
     record: dict[str, object] = field(default_factory=dict)
     asked_at: float = 0.0  # session time it was last said
     reminders: int = 0
@@ -94,12 +95,14 @@ class Question:
 class SessionOptions:
     minutes: float = 20  # the session's length as chosen (stored with it), for the steps scaled to it
     cleared_by_physician: bool = False
-    help_words: tuple[str, ...] = ()
+    help_words: tuple[tuple[str, str], ...] = ()  # (intent, what to say for it): the phrase table's
     profile: Profile = field(default_factory=Profile)
     resume_at: str | None = None  # id of the step an interrupted session stopped in: offer to go on from there
     remind_after: float = REMIND_AFTER_S  # session seconds (a sped-up session waits as long in real time)
     recorded: bool = True  # kept in a database: the closing says it is saved
-    pace: SpeechPace | None = None  # how fast announcements are spoken; None (not spoken): always said in full
+    # how fast announcements are spoken; None: not spoken (typed, simulated), announcements always said in full
+    # and no voice to change
+    pace: SpeechPace | None = None
 
 
 class Engine:
@@ -180,6 +183,8 @@ class Engine:
             out += self._device_lost(event.what)
         elif isinstance(event, DeviceBack):
             out += self._device_back(event.what)
+        elif isinstance(event, VoiceChanged):
+            out.append(Say(event.reply, "confirm"))
         if self.running:
             planned = self.plan[self.index]
             if not planned.active:  # left out for safety while under way: it ends now, after the time it took
@@ -212,11 +217,9 @@ class Engine:
             self.last_said = text
         return Say(text, kind)
 
-    def _ask(self, question: Question, counted: bool = True) -> list[Action]:
-        """Say ``question`` and wait for its answer; ``counted``: this asking uses one of its MAX_TRIES (not
-        when it is asked again after a pause, a lost device or a pain report)."""
+    def _ask(self, question: Question) -> list[Action]:
+        """Say ``question`` and wait for its answer."""
         self.asking = question
-        question.tries += counted
         question.asked_at = self.now
         question.hinted = False
         intro = [self._say(question.intro, "announce")] if question.intro else []
@@ -289,21 +292,24 @@ class Engine:
         return out
 
     def _not_understood(self, question: Question) -> list[Action]:
-        if question.tries >= MAX_TRIES:
-            return [self._say("I'll skip that one.", "confirm")] + self._settle(question, None, "")
-        return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {ANSWER_HINTS[question.expects]}", "warning")] + \
-            self._ask(question)
+        """A typed reply that is no answer (a typo, "seven" to a yes-or-no question): what to answer and the
+        question again, every time, as typed words are surely meant for the companion. It never skips the
+        question (a skipped safety question is not confirmed, and the session would not start over a typo):
+        only "skip" or "not sure" do."""
+        return self._hint(question) + self._ask(question)
+
+    @staticmethod
+    def _hint(question: Question) -> list[Action]:
+        return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {ANSWER_HINTS[question.expects]}", "warning")]
 
     def _unclear(self, intent: Intent) -> list[Action]:
         """Words the voice heard that are no answer to the open question ("seven" to a rating): what to answer,
-        once each time the question is asked, and without using up one of its tries, since the words may have
-        been said to someone else."""
+        once each time the question is asked, since the words may have been said to someone else."""
         question = self.asking
         if question is None or self.paused or question.hinted:
             return []
         question.hinted = True
-        return [Record("intent", {"intent": intent.name, "text": intent.text, "value": None}), Earcon("not_understood"),
-                Say(f"Sorry, I didn't catch that. {ANSWER_HINTS[question.expects]}", "warning")]
+        return [Record("intent", {"intent": intent.name, "text": intent.text, "value": None}), *self._hint(question)]
 
     # --- opening: safety check, what carried over, baseline ----------------------------------------------
     def _queue_opening(self) -> None:
@@ -362,7 +368,8 @@ class Engine:
     def _still_sore(self, foot: str, area: str) -> Callable[[Answer], list[Action]]:
         def on_answer(value: Answer) -> list[Action]:
             if value is False:
-                return [Record("recovered", {"foot": foot, "area": area}), self._say("Good.", "confirm")]
+                return [Record("recovered", {"foot": foot, "area": area, "reason": "no longer sore"}),
+                        self._say("Good.", "confirm")]
             if value:  # the safety check's own question is then about other spots
                 for question in self.questions:
                     if isinstance(question, Question) and question.id == "sore-spot":
@@ -571,8 +578,11 @@ class Engine:
             return self._unclear(intent) if self.stage != "ended" else []
         intent = intent.with_other_foot(self.current.step.foot if self.current else None)
         record = Record("intent", {"intent": intent.name, "text": intent.text, "value": intent.value})
+        ignored = Record("intent", {**record.data, "ignored": True})
         if self.stage == "ended":
             return [record]
+        if intent.name == "no_command" and self.asking is None:  # "don't go back", "my thumb hurts": as by voice
+            return [ignored]
         if intent.name == "pain" and self.asking is not None and self.asking.expects == "spot" and not self.paused:
             return [record] + self._answer(intent)  # "my left heel hurts" answers "is there a painful spot?"
         if intent.refines:
@@ -585,15 +595,18 @@ class Engine:
             if not self.paused and self.asking is not None and self.asking.id in ("confirm-stop", "end-after-pain"):
                 return [record] + self._settle(self.asking, False, intent.text)  # "keep going": not ending
             return [record] + self._resume()
-        if intent.name == "help":  # then the open question again: what to answer now
+        if intent.name == "help":  # then the open question again, once: what to answer now
             return [record, self._say(self._help_text(), "help")] + self._ask_again()
         if intent.name == "repeat":
             return [record, Say(self._repeat_text(), "confirm")]
         if intent.name == "where":
             return [record, Say(self._where(with_next=True), "confirm")] + self._ask_again()
         if intent.name in VOICE_INTENTS:
+            if self.options.pace is None:
+                return [record, Say("This session is not spoken, so there is no voice to change.", "confirm")]
             setting, direction = VOICE_INTENTS[intent.name]
-            # answered by the speaker, which alone knows whether it could ("That is as loud as I speak.")
+            # answered by the voice adapter (VoiceChanged), which alone knows whether it could ("That is as loud
+            # as I speak.")
             return [record, AdjustVoice(setting, direction), Record("voice", {"setting": setting, "direction": direction})]
         if self.paused and not (self.asking is not None and self.asking.id == "confirm-stop"):
             return [record, Say("We are paused. Say resume when you are ready.", "confirm")]
@@ -607,8 +620,7 @@ class Engine:
                     "less_pressure": lambda: self._pressure(intent, -1)}
         if intent.name in handlers:
             return [record] + handlers[intent.name]()
-        ignored = Record("intent", {**record.data, "ignored": True})
-        if intent.name == "unknown":  # typed words that are no command (a voice's are "unclear", said to no one)
+        if intent.name == "unknown":  # typed words that hold no phrase (a voice's are "unclear", said to no one)
             return [ignored, Say("Sorry, I didn't catch that. Say help for the commands.", "warning")]
         return [ignored]
 
@@ -622,10 +634,13 @@ class Engine:
         return self.last_said or "Nothing yet."
 
     def _help_text(self) -> str:
-        words = self.options.help_words or ("pause", "resume", "skip", "pain", "where am I", "stop")
-        if self.asking is not None:
-            return f"{self.asking.text} You can also say skip, repeat, pause or stop."
-        return "You can say: " + ", ".join(words[:-1]) + f", or {words[-1]}."
+        """The commands that work now: during a question, those listened for while it is open (it is asked
+        again after this)."""
+        helps = self.options.help_words or DEFAULT_HELP
+        if self.asking is None:
+            return "You can say: " + ", ".join(word for _, word in helps[:-1]) + f", or {helps[-1][1]}."
+        words = [word for intent, word in helps if intent in QUESTION_COMMANDS]
+        return "Besides an answer, you can say: " + ", ".join(words[:-1]) + f", or {words[-1]}."
 
     def _where(self, with_next: bool = False) -> str:
         if self.stage == "opening":
@@ -662,9 +677,9 @@ class Engine:
             self.paused = DEVICE_PAUSE
             return [Say(f"The {' and the '.join(sorted(self.lost))} is still lost. I'll go on when it is back.", "warning")]
         self.paused = None
-        out: list[Action] = [Record("resume", {}), Earcon("understood")]
+        out: list[Action] = [Record("resume", {"reason": "asked to resume"}), Earcon("understood")]
         if self.asking is not None:
-            return out + [Say("Resuming.", "confirm")] + self._ask(self.asking, counted=False)
+            return out + [Say("Resuming.", "confirm")] + self._ask(self.asking)
         if self.questions or self.stage != "steps":  # questions waited for the pause (a stop question came in it)
             return out + [Say("Resuming.", "confirm")] + self._ask_next()
         return out + [Say(f"Resuming. {self._where_and_what()}", "confirm")]
@@ -688,7 +703,7 @@ class Engine:
         self.paused = None
         out: list[Action] = [Record("resume", {"reason": f"the {what} is back"})]
         if self.asking is not None:
-            return out + [Say(f"The {what} is back.", "confirm")] + self._ask(self.asking, counted=False)
+            return out + [Say(f"The {what} is back.", "confirm")] + self._ask(self.asking)
         if self.stage != "steps":
             return out + [Say(f"The {what} is back.", "confirm")] + self._ask_next()
         return out + [Say(f"The {what} is back. {self._where_and_what()}", "confirm")]
@@ -906,7 +921,7 @@ class Engine:
 
     def _ask_again(self) -> list[Action]:
         """The open question once more, after an interruption (unless paused: resume asks it)."""
-        return self._ask(self.asking, counted=False) if self.asking is not None and not self.paused else []
+        return self._ask(self.asking) if self.asking is not None and not self.paused else []
 
     def _mark_sore(self, foot: str, area: str, reason: str) -> list[Action]:
         """Mark a spot sore for this session and soften the rest of the plan there."""
@@ -949,7 +964,6 @@ class Engine:
 
     def _interrupt_with(self, question: Question) -> list[Action]:
         if self.asking is not None:
-            self.asking.tries = max(0, self.asking.tries - 1)
             self.questions.appendleft(self.asking)
         return self._ask(question)
 

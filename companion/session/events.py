@@ -42,7 +42,16 @@ class DeviceBack:
     now: float
 
 
-Event = Union[Tick, Heard, EndRequested, DeviceLost, DeviceBack]
+@dataclass(frozen=True)
+class VoiceChanged:
+    """What an AdjustVoice came to, as the voice adapter alone knows it ("Louder.", "That is as loud as I speak.",
+    "This is the brisk voice."): said and recorded like any other reply."""
+
+    reply: str
+    now: float
+
+
+Event = Union[Tick, Heard, EndRequested, DeviceLost, DeviceBack, VoiceChanged]
 
 
 # --- actions (what to do) ---------------------------------------------------------------------------

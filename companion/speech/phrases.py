@@ -37,7 +37,7 @@ class PhraseTable:
     phrases: tuple[Phrase, ...]
     fillers: frozenset[str]
     safety: frozenset[str]
-    help_words: tuple[str, ...]
+    help_words: tuple[tuple[str, str], ...]  # (intent, what to say for it), in table order
     # Foot and area words: they ride along with any intent ("pain in my left heel"), whatever is listened for.
     slot_phrases: tuple[Phrase, ...] = ()
     # A phrase starting up to NEGATION_REACH words after one of these is not said ("don't stop", "I don't want
@@ -103,6 +103,13 @@ class PhraseTable:
             slots = dict(zip(SLOT_INTENTS, spots[0]))
         return Intent(best.intent, text=text, value=best.value, foot=slots.get("foot"), area=slots.get("area"),
                       others=tuple(spots[1:]) if len(spots) > 1 else ())
+
+    def holds_phrase(self, text: str) -> bool:
+        """Whether a phrase of the table, of any intent (listened for or not, foot and area words too), is in
+        ``text``, even where ``match`` finds no intent in it: negated ("don't go back"), inside a not-command
+        ("does that hurt?") or not listened for ("other foot" during the steps)."""
+        words = tuple(w for w in normalise(text).split() if w not in self.fillers)
+        return any(_contains(words, self._content(p)) for p in (*self.phrases, *self.unheeded))
 
     def _spots(self, words: tuple[str, ...]) -> list[tuple[str | None, str | None]]:
         """Each (foot, area) named, in order, one per part of the words between "and"s; an area with no foot
@@ -208,7 +215,7 @@ def load_phrases(language: str = "en") -> PhraseTable:
     raw = tomllib.loads((resources.files("companion.speech") / "phrases" / f"{language}.toml").read_text("utf-8"))
     phrases: list[Phrase] = []
     safety: set[str] = set()
-    help_words: list[str] = []
+    help_words: list[tuple[str, str]] = []
     for name, spec in raw["intents"].items():
         for text in spec.get("phrases", []):
             phrases.append(Phrase(normalise(text), name))
@@ -217,7 +224,7 @@ def load_phrases(language: str = "en") -> PhraseTable:
         if spec.get("safety"):
             safety.add(name)
         if "help" in spec:
-            help_words.append(spec["help"])
+            help_words.append((name, spec["help"]))
     return PhraseTable(
         language=raw["language"],
         phrases=tuple(phrases),
