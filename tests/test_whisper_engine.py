@@ -464,6 +464,22 @@ def test_a_command_with_a_few_words_around_it_counts_a_sentence_does_not(heard: 
     assert (intent and (intent.name, intent.foot, intent.area)) == expected
 
 
+def test_every_phrase_written_alone_is_its_own_command() -> None:
+    """Whisper writing a phrase word for word is that command, also while the session listens for the step
+    commands only: "move on to the other foot" and "switch to the right foot" were taken for a command inside
+    a sentence (their "the" was counted as a word around it, and the narrowed table's foot words were not)."""
+    from companion.session.engine import STEP_COMMANDS
+    from companion.speech.phrases import load_phrases
+    from companion.speech.whisper_engine import command_intent
+
+    table = load_phrases("en")
+    steps = table.only(frozenset(STEP_COMMANDS))
+    for phrase in table.phrases:
+        for listening in (table, steps) if phrase.intent in STEP_COMMANDS else (table,):
+            intent = command_intent(listening, phrase.text.split())
+            assert intent is not None and intent.name == phrase.intent, (phrase.text, listening is steps)
+
+
 @pytest.mark.parametrize("heard,expected", [
     ("carried on", "resume"), ("strong", "more_pressure"), ("and session", "stop"), ("paws", "pause"),
     ("banana", None), ("the weather is nice", None),

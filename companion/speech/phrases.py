@@ -109,7 +109,7 @@ class PhraseTable:
         ``text``, even where ``match`` finds no intent in it: negated ("don't go back"), inside a not-command
         ("does that hurt?") or not listened for ("other foot" during the steps)."""
         words = tuple(w for w in normalise(text).split() if w not in self.fillers)
-        return any(_contains(words, self._content(p)) for p in (*self.phrases, *self.unheeded))
+        return any(_contains(words, self.content(p)) for p in (*self.phrases, *self.unheeded))
 
     def _spots(self, words: tuple[str, ...]) -> list[tuple[str | None, str | None]]:
         """Each (foot, area) named, in order, one per part of the words between "and"s; an area with no foot
@@ -130,21 +130,21 @@ class PhraseTable:
         much pressure" while only pain is listened for still says it hurts."""
         if best.intent in self.safety:
             return False
-        content = self._content(best)
-        return any(len(run := self._content(p)) > len(content) and _contains(run, content) and _contains(words, run)
+        content = self.content(best)
+        return any(len(run := self.content(p)) > len(content) and _contains(run, content) and _contains(words, run)
                    for p in self.unheeded)
 
     def _exact(self, heard: tuple[str, ...], words: tuple[str, ...]) -> Phrase | None:
         """The phrase said word for word, else the one said but for fillers: "what now" is where am I, although
         "now" is a filler and "what" alone asks to repeat."""
         return next((p for p in self.phrases if p.words == heard), None) or \
-            next((p for p in self.phrases if self._content(p) == words), None)
+            next((p for p in self.phrases if self.content(p) == words), None)
 
     def _best_inside(self, words: tuple[str, ...]) -> Phrase | None:
         asides = {i + k for run in self.not_commands for i in _starts(words, run) for k in range(len(run))}
         found = [(p.intent not in SLOT_INTENTS, len(content), p.intent in self.safety, -at, -i, p)
                  for i, p in enumerate(self.phrases)
-                 if (at := self._said_at(words, content := self._content(p), p, asides)) >= 0]
+                 if (at := self._said_at(words, content := self.content(p), p, asides)) >= 0]
         return max(found, key=lambda f: f[:5])[5] if found else None
 
     def _said_at(self, words: tuple[str, ...], run: tuple[str, ...], phrase: Phrase, asides: set[int]) -> int:
@@ -166,7 +166,8 @@ class PhraseTable:
         n = len(run)
         return next((i for i in _starts(words, run) if not negated(i) and not asides.intersection(range(i, i + n))), -1)
 
-    def _content(self, phrase: Phrase) -> tuple[str, ...]:
+    def content(self, phrase: Phrase) -> tuple[str, ...]:
+        """The words of ``phrase`` that are matched: all but the fillers ("the", "please")."""
         return tuple(w for w in phrase.words if w not in self.fillers) or phrase.words
 
     def _slot(self, words: tuple[str, ...], slot: str) -> str | None:

@@ -552,9 +552,10 @@ def command_intent(table: PhraseTable, words: list[str]) -> Intent | None:
     if intent is None:
         return None
     content = tuple(w for w in words if w not in table.fillers)
-    phrase = max((len(p.words) for p in table.phrases
-                  if p.intent == intent.name and p.value == intent.value and _contains(content, p.words)), default=0)
-    slot_words = {w for p in table.phrases if p.intent in SLOT_INTENTS for w in p.words}
+    phrase = max((len(run) for p in table.phrases
+                  if p.intent == intent.name and p.value == intent.value and _contains(content, run := table.content(p))),
+                 default=0)
+    slot_words = {w for p in table.slot_phrases for w in p.words}  # a narrowed table keeps them only there
     slots = 0 if intent.name in SLOT_INTENTS else sum(w in slot_words for w in content)
     extra = len(content) - phrase - slots
     if extra <= MAX_EXTRA_WORDS:
