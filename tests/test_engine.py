@@ -955,7 +955,7 @@ def unclear(engine, t: float, text: str) -> list[Action]:
     return engine.handle(Heard(Intent("unclear", text=text), t))
 
 
-def test_unclear_words_to_a_question_say_what_to_answer_once_without_using_a_try():
+def test_unclear_words_to_a_question_say_what_to_answer_once_each_asking():
     engine = build_engine("foot-circulation", 20)
     engine.start(0)
     talk(engine, *[(0, w) for w in ("no", "no", "no", "no")])  # to the baseline's first rating
