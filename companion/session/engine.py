@@ -300,7 +300,8 @@ class Engine:
 
     @staticmethod
     def _hint(question: Question) -> list[Action]:
-        return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {ANSWER_HINTS[question.expects]}", "warning")]
+        hint = ANSWER_HINTS[question.expects]
+        return [Earcon("not_understood"), Say(f"Sorry, I didn't catch that. {hint}", "warning")]
 
     def _unclear(self, intent: Intent) -> list[Action]:
         """Words the voice heard that are no answer to the open question ("seven" to a rating): what to answer,

@@ -285,10 +285,10 @@ def command_prompt(table: PhraseTable, areas: bool = False) -> str:
     """Whisper's initial prompt: the command words, so it spells them as the phrase table does.
 
     The first phrase of each command (and PROMPT_EXTRA's), and the spelled-out answers to the companion's
-    questions (numbers, feet). Body-area words only with ``areas``, while the companion asks which area: listed all the time,
-    they pulled "off" and "up" to "arch" and "top"; left out, Whisper wrote "stop", "feel" and "so" for
-    them (synthetic area answers during the question: 22 of 81 right without them, 72 with them, other
-    words accepted 0 and 1 of 190). A short prompt also measured better (98 % against 91 %)."""
+    questions (numbers, feet). Body-area words only with ``areas``, while the companion asks which area:
+    listed all the time, they pulled "off" and "up" to "arch" and "top"; left out, Whisper wrote "stop",
+    "feel" and "so" for them (synthetic area answers during the question: 22 of 81 right without them, 72
+    with them, other words accepted 0 and 1 of 190). A short prompt also measured better (98 % against 91 %)."""
     words: list[str] = []
     for intent in table.intents():
         phrases = [p for p in table.phrases if p.intent == intent and not any(c.isdigit() for c in p.text)]
@@ -552,9 +552,8 @@ def command_intent(table: PhraseTable, words: list[str]) -> Intent | None:
     if intent is None:
         return None
     content = tuple(w for w in words if w not in table.fillers)
-    phrase = max((len(run) for p in table.phrases
-                  if p.intent == intent.name and p.value == intent.value and _contains(content, run := table.content(p))),
-                 default=0)
+    own = [table.content(p) for p in table.phrases if p.intent == intent.name and p.value == intent.value]
+    phrase = max((len(run) for run in own if _contains(content, run)), default=0)
     slot_words = {w for p in table.slot_phrases for w in p.words}  # a narrowed table keeps them only there
     slots = 0 if intent.name in SLOT_INTENTS else sum(w in slot_words for w in content)
     extra = len(content) - phrase - slots
